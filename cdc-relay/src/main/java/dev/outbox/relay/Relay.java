@@ -1,0 +1,185 @@
+package dev.outbox.relay;
+
+import dev.outbox.db.Migrations;
+import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.engine.Database;
+import dev.outbox.relay.engine.OutboxStream;
+import dev.outbox.relay.engine.SlotMonitor;
+import dev.outbox.relay.engine.StartupCheckException;
+import dev.outbox.relay.engine.StartupChecks;
+import dev.outbox.relay.http.HealthServer;
+import dev.outbox.relay.metrics.RelayMetrics;
+import dev.outbox.relay.publish.BrokerConnector;
+import dev.outbox.relay.publish.ConfirmingPublisher;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The relay service: checks the environment, applies migrations, then keeps the Debezium
+ * engine streaming into RabbitMQ, restarting it with backoff after transient failures
+ * (database restart, network) and exiting on permanent ones (credentials, wal_level, a
+ * dropped slot). A second relay on the same slot waits as a hot standby until the slot is free.
+ */
+public final class Relay {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
+    private static final long MAX_RESTART_BACKOFF_MS = 10_000;
+
+    private final RelayConfig config;
+    private final Database database;
+    private final RelayMetrics metrics = new RelayMetrics();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean stopping;
+    private volatile OutboxStream stream;
+    private volatile ConfirmingPublisher publisher;
+    private volatile String notReadyReason = "starting";
+
+    public Relay(RelayConfig config) {
+        this.config = config;
+        this.database = new Database(config);
+    }
+
+    /**
+     * Runs until {@link #stop()} (returns normally) or a permanent failure (throws
+     * {@link StartupCheckException}).
+     */
+    public void run() throws IOException, InterruptedException {
+        LOG.info("cdc-relay starting: {}", config.describe());
+        BrokerConnector connector = new BrokerConnector(config);
+        publisher = new ConfirmingPublisher(connector, config, metrics);
+        SlotMonitor slotMonitor = new SlotMonitor(database, config.slot(), metrics);
+        ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "relay-maintenance");
+            t.setDaemon(true);
+            return t;
+        });
+        try (HealthServer http = new HealthServer(config.httpPort(), this::readiness, metrics)) {
+            http.start();
+            LOG.info("Health and metrics on http://0.0.0.0:{}/health/ready and /metrics", http.port());
+            maintenance.scheduleWithFixedDelay(slotMonitor::measure, 0, 10, TimeUnit.SECONDS);
+            maintenance.scheduleWithFixedDelay(publisher::reconnectIfIdle, 0, 1, TimeUnit.SECONDS);
+            streamUntilStopped();
+        } finally {
+            maintenance.shutdownNow();
+            slotMonitor.close();
+            publisher.close();
+            stopped.countDown();
+        }
+    }
+
+    private void streamUntilStopped() throws InterruptedException {
+        long backoff = 500;
+        while (!stopping) {
+            try {
+                prepareDatabase();
+            } catch (SQLException e) {
+                notReadyReason = "database unreachable: " + e.getMessage();
+                LOG.warn("PostgreSQL at {} is not reachable ({}); retrying in {} ms", config.dbUrl(), e.getMessage(), backoff);
+                Thread.sleep(backoff);
+                backoff = Math.min(MAX_RESTART_BACKOFF_MS, backoff * 2);
+                continue;
+            }
+            OutboxStream current = new OutboxStream(config, database, publisher, metrics);
+            stream = current;
+            notReadyReason = null;
+            LOG.info("Streaming events from slot {} (publication {}) to RabbitMQ at {}", config.slot(),
+                    config.publication(), config.rabbitEndpoint());
+            current.start();
+            Throwable failure;
+            try {
+                failure = current.completion().get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                failure = e.getCause();
+            }
+            stream = null;
+            if (stopping) {
+                break;
+            }
+            String reason = rootMessage(failure);
+            if (failure instanceof StartupCheckException permanent) {
+                throw permanent;
+            }
+            if (reason.contains("is active for PID")) {
+                notReadyReason = "standby: slot " + config.slot() + " is in use by another relay";
+                LOG.info("Slot {} is in use by another process; standing by and retrying every {} ms", config.slot(), 2000);
+                Thread.sleep(2000);
+                continue;
+            }
+            notReadyReason = "streaming stopped: " + reason;
+            LOG.warn("Streaming stopped ({}); restarting in {} ms", reason, backoff);
+            Thread.sleep(backoff);
+            backoff = Math.min(MAX_RESTART_BACKOFF_MS, backoff * 2);
+        }
+    }
+
+    /** Start-up checks and migrations; permanent problems throw {@link StartupCheckException}. */
+    private void prepareDatabase() throws SQLException {
+        StartupChecks checks = new StartupChecks(config, database);
+        try (Connection c = checks.connect()) {
+            checks.checkServer(c);
+            if (config.migrate()) {
+                Migrations.apply(database.dataSource(), "public".equals(config.dbSchema()) ? null : config.dbSchema());
+            }
+            checks.checkTable(c);
+            checks.checkSlot(c);
+        }
+    }
+
+    /** Why the relay is not ready, or {@code null}. */
+    String readiness() {
+        if (notReadyReason != null) {
+            return notReadyReason;
+        }
+        if (!metrics.isStreaming()) {
+            return "not streaming from slot " + config.slot() + " yet";
+        }
+        if (!metrics.isBrokerConnected()) {
+            return "not connected to RabbitMQ at " + config.rabbitEndpoint();
+        }
+        return null;
+    }
+
+    /**
+     * Stops reading, waits up to {@code RELAY_SHUTDOWN_TIMEOUT_MS} for the batch in flight to be
+     * confirmed and its offset stored, and returns when {@link #run()} has finished.
+     */
+    public void stop() throws InterruptedException {
+        stopping = true;
+        notReadyReason = "stopping";
+        LOG.info("Stopping: finishing the batch in flight (at most {} ms)", config.shutdownTimeout().toMillis());
+        ConfirmingPublisher p = publisher;
+        if (p != null) {
+            p.stopWithin(config.shutdownTimeout().toMillis());
+        }
+        OutboxStream s = stream;
+        if (s != null) {
+            s.close();
+        }
+        stopped.await(config.shutdownTimeout().toMillis() + 5000, TimeUnit.MILLISECONDS);
+        LOG.info("Stopped");
+    }
+
+    public RelayMetrics metrics() {
+        return metrics;
+    }
+
+    private static String rootMessage(Throwable t) {
+        if (t == null) {
+            return "engine stopped";
+        }
+        Throwable root = t;
+        StringBuilder chain = new StringBuilder(String.valueOf(t.getMessage()));
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+            chain.append(" / ").append(root.getMessage());
+        }
+        return chain.toString();
+    }
+}

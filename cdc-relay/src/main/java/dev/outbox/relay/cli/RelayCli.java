@@ -1,0 +1,120 @@
+package dev.outbox.relay.cli;
+
+import dev.outbox.db.Migrations;
+import dev.outbox.relay.Relay;
+import dev.outbox.relay.config.ConfigException;
+import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.engine.Database;
+import dev.outbox.relay.engine.StartupCheckException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code java -jar cdc-relay.jar [run|migrate|reset-offsets]}. Configuration comes from the
+ * environment (see the README). Exit codes: 0 done, 1 unexpected failure, 2 invalid
+ * configuration, 3 the environment needs a change (the message says which).
+ */
+@Command(name = "cdc-relay", mixinStandardHelpOptions = true, version = "cdc-relay 0.1.0",
+        description = "Streams committed rows of the events table from the PostgreSQL WAL to RabbitMQ.",
+        subcommands = {RelayCli.Run.class, RelayCli.Migrate.class, RelayCli.ResetOffsets.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done", "1:unexpected failure", "2:invalid configuration (the message names the variable)",
+                "3:the environment needs a change (the message says what)"})
+public final class RelayCli implements Callable<Integer> {
+
+    public static final int CONFIG_ERROR = 2;
+    public static final int ENVIRONMENT_ERROR = 3;
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns its exit code (for tests). */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new RelayCli());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof ConfigException) {
+                System.err.println("cdc-relay: invalid configuration: " + e.getMessage());
+                return CONFIG_ERROR;
+            }
+            if (e instanceof StartupCheckException) {
+                LoggerFactory.getLogger(RelayCli.class).error("{}", e.getMessage());
+                System.err.println("cdc-relay: cannot start: " + e.getMessage());
+                return ENVIRONMENT_ERROR;
+            }
+            LoggerFactory.getLogger(RelayCli.class).error("cdc-relay failed", e);
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    /** No subcommand: {@code run}. */
+    @Override
+    public Integer call() throws Exception {
+        return new Run().call();
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Stream events to RabbitMQ until SIGTERM (the default command).")
+    static final class Run implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            RelayConfig config = RelayConfig.fromEnv();
+            Relay relay = new Relay(config);
+            Logger log = LoggerFactory.getLogger(Relay.class);
+            Thread main = Thread.currentThread();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    relay.stop();
+                    main.join(config.shutdownTimeout().toMillis() + 10_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "relay-shutdown"));
+            try {
+                relay.run();
+            } catch (InterruptedException e) {
+                log.info("Interrupted; exiting");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "migrate", mixinStandardHelpOptions = true,
+            description = "Apply the schema migrations (events, dead_letters, relay_offsets, inbox) and exit.")
+    static final class Migrate implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            RelayConfig config = RelayConfig.fromEnv();
+            var result = Migrations.apply(new Database(config).dataSource(),
+                    "public".equals(config.dbSchema()) ? null : config.dbSchema());
+            System.out.println("schema at version " + (result.targetSchemaVersion == null
+                    ? result.initialSchemaVersion : result.targetSchemaVersion)
+                    + " (" + result.migrationsExecuted + " migrations applied)");
+            return 0;
+        }
+    }
+
+    @Command(name = "reset-offsets", mixinStandardHelpOptions = true,
+            description = {"Forget the stored stream position of RELAY_SLOT, so the next run starts a new slot.",
+                "Use it only to recover from a dropped slot, together with republish to close the gap."})
+    static final class ResetOffsets implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            RelayConfig config = RelayConfig.fromEnv();
+            try (Connection c = new Database(config).open();
+                 PreparedStatement ps = c.prepareStatement("DELETE FROM " + config.dbSchema()
+                         + ".relay_offsets WHERE slot_name = ?")) {
+                ps.setString(1, config.slot());
+                int rows = ps.executeUpdate();
+                System.out.println("forgot " + rows + " offset entries of slot " + config.slot());
+            }
+            return 0;
+        }
+    }
+}

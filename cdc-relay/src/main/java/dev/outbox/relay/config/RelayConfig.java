@@ -1,0 +1,246 @@
+package dev.outbox.relay.config;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The relay's configuration: read once from the environment, validated at start, immutable.
+ * Every error names the variable, the rule and the bad value (a secret's value is never shown).
+ */
+public record RelayConfig(
+        String dbUrl,
+        String dbUser,
+        Secret dbPassword,
+        String dbSchema,
+        Secret rabbitUri,
+        List<String> rabbitAddresses,
+        String appId,
+        String slot,
+        String publication,
+        int httpPort,
+        boolean migrate,
+        int maxBatchSize,
+        int maxQueueSize,
+        Duration pollInterval,
+        int confirmWindow,
+        Duration confirmTimeout,
+        Duration heartbeatInterval,
+        int maxMessageBytes,
+        Duration shutdownTimeout,
+        String logLevel,
+        String logFormat) {
+
+    private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
+    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
+    private static final Pattern ADDRESS = Pattern.compile("[^\\s:,]+(:\\d{1,5})?");
+
+    /** Reads the process environment. */
+    public static RelayConfig fromEnv() {
+        return from(System.getenv());
+    }
+
+    /** Reads {@code env}: the variables of {@link Setting}, each secret also as {@code <NAME>_FILE}. */
+    public static RelayConfig from(Map<String, String> env) {
+        Map<Setting, String> raw = new EnumMap<>(Setting.class);
+        for (Setting s : Setting.values()) {
+            raw.put(s, resolve(s, env));
+        }
+        String dbUrl = raw.get(Setting.DB_URL);
+        if (!dbUrl.startsWith("jdbc:postgresql://")) {
+            throw bad(Setting.DB_URL, "must start with jdbc:postgresql://", dbUrl);
+        }
+        String slot = raw.get(Setting.SLOT);
+        if (!SLOT_NAME.matcher(slot).matches()) {
+            throw bad(Setting.SLOT, "must be 1 to 63 of a-z 0-9 _ (PostgreSQL's rule for slot names)", slot);
+        }
+        String publication = raw.get(Setting.PUBLICATION).isEmpty() ? slot + "_events" : raw.get(Setting.PUBLICATION);
+        if (!IDENTIFIER.matcher(publication).matches()) {
+            throw bad(Setting.PUBLICATION, "must be a plain identifier of letters, digits and _", publication);
+        }
+        String schema = raw.get(Setting.DB_SCHEMA);
+        if (!IDENTIFIER.matcher(schema).matches()) {
+            throw bad(Setting.DB_SCHEMA, "must be a plain identifier of letters, digits and _", schema);
+        }
+        Secret rabbitUri = new Secret(raw.get(Setting.RABBITMQ_URI));
+        validateAmqpUri(rabbitUri.reveal());
+        String appId = raw.get(Setting.APP_ID);
+        if (appId.isBlank() || appId.length() > 255) {
+            throw bad(Setting.APP_ID, "must be 1 to 255 characters", appId);
+        }
+        String logLevel = raw.get(Setting.LOG_LEVEL).toUpperCase(Locale.ROOT);
+        if (!List.of("ERROR", "WARN", "INFO", "DEBUG", "TRACE").contains(logLevel)) {
+            throw bad(Setting.LOG_LEVEL, "must be one of ERROR, WARN, INFO, DEBUG, TRACE", raw.get(Setting.LOG_LEVEL));
+        }
+        String logFormat = raw.get(Setting.LOG_FORMAT).toLowerCase(Locale.ROOT);
+        if (!List.of("text", "json").contains(logFormat)) {
+            throw bad(Setting.LOG_FORMAT, "must be text or json", raw.get(Setting.LOG_FORMAT));
+        }
+        return new RelayConfig(
+                dbUrl,
+                nonBlank(Setting.DB_USER, raw.get(Setting.DB_USER)),
+                new Secret(raw.get(Setting.DB_PASSWORD)),
+                schema,
+                rabbitUri,
+                addresses(raw.get(Setting.RABBITMQ_ADDRESSES)),
+                appId,
+                slot,
+                publication,
+                intIn(Setting.HTTP_PORT, raw.get(Setting.HTTP_PORT), 1, 65535),
+                bool(Setting.MIGRATE, raw.get(Setting.MIGRATE)),
+                intIn(Setting.MAX_BATCH_SIZE, raw.get(Setting.MAX_BATCH_SIZE), 1, 65536),
+                intIn(Setting.MAX_QUEUE_SIZE, raw.get(Setting.MAX_QUEUE_SIZE), 2, 1 << 20),
+                Duration.ofMillis(intIn(Setting.POLL_INTERVAL_MS, raw.get(Setting.POLL_INTERVAL_MS), 1, 60_000)),
+                intIn(Setting.CONFIRM_WINDOW, raw.get(Setting.CONFIRM_WINDOW), 1, 1 << 20),
+                Duration.ofMillis(intIn(Setting.CONFIRM_TIMEOUT_MS, raw.get(Setting.CONFIRM_TIMEOUT_MS), 100, 3_600_000)),
+                Duration.ofMillis(intIn(Setting.HEARTBEAT_INTERVAL_MS, raw.get(Setting.HEARTBEAT_INTERVAL_MS), 0, 3_600_000)),
+                intIn(Setting.MAX_MESSAGE_BYTES, raw.get(Setting.MAX_MESSAGE_BYTES), 1024, 536_870_912),
+                Duration.ofMillis(intIn(Setting.SHUTDOWN_TIMEOUT_MS, raw.get(Setting.SHUTDOWN_TIMEOUT_MS), 0, 3_600_000)),
+                logLevel,
+                logFormat)
+                .checkedAgainstEachOther();
+    }
+
+    private RelayConfig checkedAgainstEachOther() {
+        if (maxQueueSize <= maxBatchSize) {
+            throw new ConfigException(Setting.MAX_QUEUE_SIZE.variable() + " must be larger than "
+                    + Setting.MAX_BATCH_SIZE.variable() + " (was " + maxQueueSize + " <= " + maxBatchSize + ")");
+        }
+        return this;
+    }
+
+    private static String resolve(Setting s, Map<String, String> env) {
+        String direct = env.get(s.variable());
+        if (s.secret()) {
+            String file = env.get(s.variable() + "_FILE");
+            if (file != null && !file.isBlank()) {
+                if (direct != null && !direct.isEmpty()) {
+                    throw new ConfigException("set either " + s.variable() + " or " + s.variable()
+                            + "_FILE, not both");
+                }
+                try {
+                    // A trailing newline is how editors and `echo` end files; it is never part of a secret.
+                    return Files.readString(Path.of(file), StandardCharsets.UTF_8).stripTrailing();
+                } catch (IOException e) {
+                    throw new ConfigException(s.variable() + "_FILE must name a readable file (was " + file
+                            + ": " + e.getClass().getSimpleName() + ")");
+                }
+            }
+        }
+        return direct == null ? s.defaultValue() : direct.trim();
+    }
+
+    private static void validateAmqpUri(String uri) {
+        try {
+            URI parsed = new URI(uri);
+            String scheme = parsed.getScheme();
+            if (!"amqp".equals(scheme) && !"amqps".equals(scheme)) {
+                throw new ConfigException(Setting.RABBITMQ_URI.variable()
+                        + " must start with amqp:// or amqps:// (was scheme " + scheme + ")");
+            }
+            if (parsed.getHost() == null) {
+                throw new ConfigException(Setting.RABBITMQ_URI.variable() + " must name a host (amqp://user:pass@host:port/vhost)");
+            }
+            if (parsed.getPort() == 0 || parsed.getPort() > 65535) {
+                throw new ConfigException(Setting.RABBITMQ_URI.variable() + " port must be 1..65535 (was "
+                        + parsed.getPort() + ")");
+            }
+        } catch (URISyntaxException e) {
+            // The reason, not the input: the URI carries the password.
+            throw new ConfigException(Setting.RABBITMQ_URI.variable() + " is not a valid URI: " + e.getReason()
+                    + " at index " + e.getIndex());
+        }
+    }
+
+    private static List<String> addresses(String value) {
+        List<String> result = new ArrayList<>();
+        if (value.isBlank()) {
+            return result;
+        }
+        for (String part : value.split(",")) {
+            String address = part.trim();
+            if (!ADDRESS.matcher(address).matches()) {
+                throw bad(Setting.RABBITMQ_ADDRESSES, "must be a comma-separated list of host or host:port", value);
+            }
+            int colon = address.indexOf(':');
+            if (colon > 0) {
+                intIn(Setting.RABBITMQ_ADDRESSES, address.substring(colon + 1), 1, 65535);
+            }
+            result.add(address);
+        }
+        return List.copyOf(result);
+    }
+
+    private static String nonBlank(Setting s, String value) {
+        if (value.isBlank()) {
+            throw bad(s, "must not be empty", value);
+        }
+        return value;
+    }
+
+    private static int intIn(Setting s, String value, int min, int max) {
+        int parsed;
+        try {
+            parsed = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw bad(s, "must be a whole number in " + min + ".." + max, value);
+        }
+        if (parsed < min || parsed > max) {
+            throw bad(s, "must be " + min + ".." + max, value);
+        }
+        return parsed;
+    }
+
+    private static boolean bool(Setting s, String value) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "1", "on" -> true;
+            case "false", "no", "0", "off" -> false;
+            default -> throw bad(s, "must be true or false", value);
+        };
+    }
+
+    private static ConfigException bad(Setting s, String rule, String value) {
+        String shown = s.secret() ? "<masked>" : value;
+        return new ConfigException(s.variable() + " " + rule + " (was " + shown + ")");
+    }
+
+    /** Connection settings for log lines: no secrets. */
+    public String describe() {
+        return "database " + dbUrl + " as " + dbUser + ", broker " + rabbitEndpoint() + ", slot " + slot
+                + ", publication " + publication;
+    }
+
+    /** The broker's scheme, host(s) and virtual host, without credentials. */
+    public String rabbitEndpoint() {
+        URI uri = URI.create(rabbitUri.reveal());
+        String hosts = rabbitAddresses.isEmpty() ? uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+                : String.join(",", rabbitAddresses);
+        return uri.getScheme() + "://" + hosts + (uri.getRawPath() == null ? "" : uri.getRawPath());
+    }
+
+    /** A secret value: shown as {@code <masked>} by {@code toString()}, so it cannot leak into a log line by accident. */
+    public record Secret(String value) {
+        public String reveal() {
+            return value;
+        }
+
+        public boolean isEmpty() {
+            return value == null || value.isEmpty();
+        }
+
+        @Override
+        public String toString() {
+            return isEmpty() ? "<empty>" : "<masked>";
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.outbox.relay.config;
+
+/**
+ * Every environment variable the relay reads: name, default and meaning, declared once.
+ * The README's configuration table is checked against this list by a test.
+ */
+public enum Setting {
+    DB_URL("RELAY_DB_URL", "jdbc:postgresql://localhost:5432/postgres",
+            "JDBC URL of the database holding the events table (sslmode, sslrootcert ... are honoured)."),
+    DB_USER("RELAY_DB_USER", "postgres", "Database role; needs LOGIN and REPLICATION."),
+    DB_PASSWORD("RELAY_DB_PASSWORD", "", "Database password (secret; or RELAY_DB_PASSWORD_FILE).", true),
+    DB_SCHEMA("RELAY_DB_SCHEMA", "public", "Schema of the events table."),
+    RABBITMQ_URI("RELAY_RABBITMQ_URI", "amqp://guest:guest@localhost:5672/%2F",
+            "AMQP URI: credentials, virtual host, amqps:// for TLS (secret; or RELAY_RABBITMQ_URI_FILE).", true),
+    RABBITMQ_ADDRESSES("RELAY_RABBITMQ_ADDRESSES", "",
+            "Comma-separated host:port list of a cluster; when set it replaces the URI's host and port."),
+    APP_ID("RELAY_APP_ID", "cdc-relay", "AMQP app-id of every published message."),
+    SLOT("RELAY_SLOT", "cdc_relay",
+            "Replication slot name: 1 to 63 of a-z 0-9 _. Also names the publication and the offsets."),
+    PUBLICATION("RELAY_PUBLICATION", "",
+            "Publication covering the events table only; empty means <slot>_events. Created if missing."),
+    HTTP_PORT("RELAY_HTTP_PORT", "8080", "Port of /health/live, /health/ready and /metrics."),
+    MIGRATE("RELAY_MIGRATE", "true", "Apply the schema migrations at start (run); false when a DBA applies them."),
+    MAX_BATCH_SIZE("RELAY_MAX_BATCH_SIZE", "2048", "Most events Debezium hands over in one batch."),
+    MAX_QUEUE_SIZE("RELAY_MAX_QUEUE_SIZE", "8192", "Events Debezium buffers between the WAL reader and the publisher."),
+    POLL_INTERVAL_MS("RELAY_POLL_INTERVAL_MS", "5", "How long Debezium waits for more events before handing a batch over."),
+    CONFIRM_WINDOW("RELAY_CONFIRM_WINDOW", "1024", "Most published messages awaiting a broker confirm at once."),
+    CONFIRM_TIMEOUT_MS("RELAY_CONFIRM_TIMEOUT_MS", "30000",
+            "How long to wait for confirms before the unconfirmed messages are published again."),
+    HEARTBEAT_INTERVAL_MS("RELAY_HEARTBEAT_INTERVAL_MS", "10000",
+            "How often the slot is moved on while events is idle, so WAL does not pile up; 0 turns it off."),
+    MAX_MESSAGE_BYTES("RELAY_MAX_MESSAGE_BYTES", "134217728",
+            "Largest body the broker accepts (RabbitMQ max_message_size); a larger event goes to DLX as relay_error."),
+    SHUTDOWN_TIMEOUT_MS("RELAY_SHUTDOWN_TIMEOUT_MS", "30000", "On SIGTERM, how long to wait for outstanding confirms."),
+    LOG_LEVEL("RELAY_LOG_LEVEL", "INFO", "Level of the relay's own loggers: ERROR, WARN, INFO, DEBUG or TRACE."),
+    LOG_FORMAT("RELAY_LOG_FORMAT", "text", "text for people, json for log collectors (one JSON object a line).");
+
+    private final String variable;
+    private final String defaultValue;
+    private final String description;
+    private final boolean secret;
+
+    Setting(String variable, String defaultValue, String description) {
+        this(variable, defaultValue, description, false);
+    }
+
+    Setting(String variable, String defaultValue, String description, boolean secret) {
+        this.variable = variable;
+        this.defaultValue = defaultValue;
+        this.description = description;
+        this.secret = secret;
+    }
+
+    /** The environment variable, e.g. {@code RELAY_DB_URL}. */
+    public String variable() {
+        return variable;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** Secrets may also come from {@code <variable>_FILE} and are masked wherever they are shown. */
+    public boolean secret() {
+        return secret;
+    }
+}

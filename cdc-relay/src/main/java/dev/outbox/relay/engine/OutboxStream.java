@@ -1,0 +1,129 @@
+package dev.outbox.relay.engine;
+
+import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.metrics.RelayMetrics;
+import dev.outbox.relay.publish.ConfirmingPublisher;
+import io.debezium.embedded.Connect;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.format.ChangeEventFormat;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * One run of the embedded Debezium engine on the events table: pgoutput, a publication on
+ * that table alone, the relay's slot, offsets in PostgreSQL, a batch handler that publishes
+ * with confirms. {@link #start()} runs it on its own thread; {@link #completion()} tells when
+ * and how it ended; {@link #close()} stops it after the batch in hand.
+ */
+public final class OutboxStream implements AutoCloseable {
+
+    private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
+    private final CompletableFuture<Throwable> completion = new CompletableFuture<>();
+    private final String offsetTarget;
+    private Thread thread;
+
+    public OutboxStream(RelayConfig config, Database database, ConfirmingPublisher publisher, RelayMetrics metrics) {
+        this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(database::open,
+                config.dbSchema(), config.slot()));
+        BatchHandler handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics);
+        this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+                .using(properties(config, offsetTarget))
+                .notifying(handler)
+                .using(new DebeziumEngine.ConnectorCallback() {
+                    @Override
+                    public void pollingStarted() {
+                        metrics.streaming(true);
+                    }
+
+                    @Override
+                    public void pollingStopped() {
+                        metrics.streaming(false);
+                    }
+                })
+                .using((success, message, error) -> {
+                    metrics.streaming(false);
+                    completion.complete(success ? null : (error != null ? error : new IllegalStateException(message)));
+                })
+                .build();
+    }
+
+    /** The Debezium properties for {@code config}; public for the test that pins them. */
+    public static Properties properties(RelayConfig config, String offsetTarget) {
+        Database.UrlParts url = Database.parse(config.dbUrl());
+        String table = config.dbSchema() + ".events";
+        Properties p = new Properties();
+        p.setProperty("name", "cdc-relay-" + config.slot());
+        p.setProperty("connector.class", "io.debezium.connector.postgresql.PostgresConnector");
+        p.setProperty("topic.prefix", config.slot());
+        p.setProperty("database.hostname", url.host());
+        p.setProperty("database.port", Integer.toString(url.port()));
+        p.setProperty("database.dbname", url.database());
+        p.setProperty("database.user", config.dbUser());
+        p.setProperty("database.password", config.dbPassword().reveal());
+        p.setProperty("database.tcpKeepAlive", "true");
+        for (Map.Entry<String, String> e : url.parameters().entrySet()) {
+            if (e.getKey().startsWith("ssl")) {
+                p.setProperty("database." + e.getKey(), e.getValue());
+            }
+        }
+        p.setProperty("plugin.name", "pgoutput");
+        p.setProperty("slot.name", config.slot());
+        p.setProperty("publication.name", config.publication());
+        p.setProperty("publication.autocreate.mode", "filtered");
+        p.setProperty("table.include.list", table);
+        // Rows committed before the first start are published too: the first run snapshots the
+        // table, in id order, then streams from the slot it created at the snapshot's position.
+        p.setProperty("snapshot.mode", "initial");
+        p.setProperty("snapshot.select.statement.overrides", table);
+        p.setProperty("snapshot.select.statement.overrides." + table, "SELECT * FROM " + table + " ORDER BY id");
+        // Only inserts are events; updates and deletes of old rows are the application's business.
+        p.setProperty("skipped.operations", "u,d,t");
+        p.setProperty("tombstones.on.delete", "false");
+        p.setProperty("max.batch.size", Integer.toString(config.maxBatchSize()));
+        p.setProperty("max.queue.size", Integer.toString(config.maxQueueSize()));
+        p.setProperty("poll.interval.ms", Long.toString(config.pollInterval().toMillis()));
+        if (!config.heartbeatInterval().isZero()) {
+            p.setProperty("heartbeat.interval.ms", Long.toString(config.heartbeatInterval().toMillis()));
+            // A WAL message moves the slot on even when only other tables change (pgoutput skips
+            // their empty transactions, so without it the slot would pin WAL indefinitely).
+            p.setProperty("heartbeat.action.query",
+                    "SELECT pg_logical_emit_message(false, 'cdc-relay-heartbeat', now()::text)");
+        }
+        // Offsets in PostgreSQL, written at every batch: a restart replays at most one batch.
+        p.setProperty("offset.storage", PostgresOffsetStore.class.getName());
+        p.setProperty(PostgresOffsetStore.TARGET_PROPERTY, offsetTarget);
+        p.setProperty("offset.flush.interval.ms", "0");
+        p.setProperty("offset.flush.timeout.ms", "60000");
+        // The relay restarts the engine itself, with backoff, re-running the start-up checks.
+        p.setProperty("errors.max.retries", "0");
+        p.setProperty("status.update.interval.ms", "1000");
+        p.setProperty("include.unknown.datatypes", "false");
+        return p;
+    }
+
+    public void start() {
+        thread = new Thread(engine, "debezium-engine");
+        thread.setDaemon(false);
+        thread.start();
+    }
+
+    /** Completes with {@code null} after a clean stop, or the error that ended the engine. */
+    public CompletableFuture<Throwable> completion() {
+        return completion;
+    }
+
+    @Override
+    public void close() {
+        try {
+            engine.close();
+        } catch (IOException e) {
+            throw new IllegalStateException("could not stop the Debezium engine: " + e.getMessage(), e);
+        } finally {
+            PostgresOffsetStore.unregister(offsetTarget);
+        }
+    }
+}

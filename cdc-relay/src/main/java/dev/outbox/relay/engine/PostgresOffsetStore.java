@@ -1,0 +1,185 @@
+package dev.outbox.relay.engine;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import org.apache.kafka.connect.runtime.WorkerConfig;
+import org.apache.kafka.connect.storage.MemoryOffsetBackingStore;
+import org.apache.kafka.connect.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Debezium's offsets in the {@code relay_offsets} table of the database the relay streams
+ * from, so a relay container keeps no state and resumes where the last one stopped.
+ *
+ * <p>Written once per committed batch, in one transaction; Debezium commits a batch only
+ * after every message in it was confirmed by RabbitMQ, so a stored offset never passes an
+ * unconfirmed event. Debezium instantiates this class by name; the database it writes to is
+ * handed over through {@link #register} so that no password travels in engine properties.
+ */
+public class PostgresOffsetStore extends MemoryOffsetBackingStore {
+
+    /** Engine property naming the {@link Target} registered for this engine. */
+    public static final String TARGET_PROPERTY = "outbox.offsets.target";
+
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresOffsetStore.class);
+    private static final Map<String, Target> TARGETS = new ConcurrentHashMap<>();
+
+    /** Where offsets go: a way to open connections, the schema of relay_offsets, and the slot they belong to. */
+    public record Target(ConnectionSource connections, String schema, String slot) {
+    }
+
+    /** Opens a new JDBC connection. */
+    @FunctionalInterface
+    public interface ConnectionSource {
+        Connection open() throws SQLException;
+    }
+
+    private Target target;
+    private Connection connection;
+
+    /** Registers {@code target} and returns the value for {@link #TARGET_PROPERTY}. */
+    public static String register(Target target) {
+        String handle = UUID.randomUUID().toString();
+        TARGETS.put(handle, target);
+        return handle;
+    }
+
+    public static void unregister(String handle) {
+        TARGETS.remove(handle);
+    }
+
+    @Override
+    public void configure(WorkerConfig config) {
+        super.configure(config);
+        String handle = config.originalsStrings().get(TARGET_PROPERTY);
+        target = TARGETS.get(handle);
+        if (target == null) {
+            throw new IllegalStateException("no offset store target registered under " + TARGET_PROPERTY + "=" + handle);
+        }
+    }
+
+    @Override
+    public synchronized void start() {
+        super.start();
+        Map<ByteBuffer, ByteBuffer> loaded = new HashMap<>();
+        try (PreparedStatement ps = connection().prepareStatement("SELECT offset_key, offset_value FROM "
+                + target.schema() + ".relay_offsets WHERE slot_name = ?")) {
+            ps.setString(1, target.slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    loaded.put(bytes(rs.getString(1)), rs.getString(2) == null ? null : bytes(rs.getString(2)));
+                }
+            }
+        } catch (SQLException e) {
+            closeConnection();
+            throw new IllegalStateException("could not read offsets of slot " + target.slot() + " from "
+                    + target.schema() + ".relay_offsets: " + e.getMessage(), e);
+        }
+        data.putAll(loaded);
+        LOG.debug("Loaded {} offset entries for slot {}", loaded.size(), target.slot());
+    }
+
+    @Override
+    public Future<Void> set(Map<ByteBuffer, ByteBuffer> values, Callback<Void> callback) {
+        return executor.submit(() -> {
+            try {
+                write(values);
+            } catch (SQLException e) {
+                closeConnection();
+                IllegalStateException failure = new IllegalStateException("could not store offsets of slot "
+                        + target.slot() + ": " + e.getMessage(), e);
+                if (callback != null) {
+                    callback.onCompletion(failure, null);
+                }
+                throw failure;
+            }
+            data.putAll(values);
+            if (callback != null) {
+                callback.onCompletion(null, null);
+            }
+            return null;
+        });
+    }
+
+    private synchronized void write(Map<ByteBuffer, ByteBuffer> values) throws SQLException {
+        Connection c = connection();
+        c.setAutoCommit(false);
+        try (PreparedStatement upsert = c.prepareStatement("INSERT INTO " + target.schema()
+                + ".relay_offsets (slot_name, offset_key, offset_value, updated_at) VALUES (?, ?, ?, now())"
+                + " ON CONFLICT (slot_name, offset_key) DO UPDATE SET offset_value = EXCLUDED.offset_value,"
+                + " updated_at = now()")) {
+            for (Map.Entry<ByteBuffer, ByteBuffer> e : values.entrySet()) {
+                upsert.setString(1, target.slot());
+                upsert.setString(2, text(e.getKey()));
+                upsert.setString(3, e.getValue() == null ? null : text(e.getValue()));
+                upsert.addBatch();
+            }
+            upsert.executeBatch();
+            c.commit();
+        } catch (SQLException e) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // the connection is dropped by the caller
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public synchronized void stop() {
+        super.stop();
+        closeConnection();
+    }
+
+    @Override
+    public Set<Map<String, Object>> connectorPartitions(String connectorName) {
+        return Set.of();
+    }
+
+    @Override
+    public Future<Map<ByteBuffer, ByteBuffer>> get(Collection<ByteBuffer> keys) {
+        return super.get(keys);
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            connection = target.connections().open();
+        }
+        return connection;
+    }
+
+    private void closeConnection() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // already broken
+            }
+            connection = null;
+        }
+    }
+
+    private static ByteBuffer bytes(String text) {
+        return ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String text(ByteBuffer buffer) {
+        ByteBuffer copy = buffer.duplicate();
+        byte[] b = new byte[copy.remaining()];
+        copy.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

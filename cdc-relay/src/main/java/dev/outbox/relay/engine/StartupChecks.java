@@ -1,0 +1,128 @@
+package dev.outbox.relay.engine;
+
+import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.config.Setting;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * What must hold before streaming starts. Each failure is permanent and says what to change:
+ * authentication, {@code wal_level}, the REPLICATION right, the events table, and a slot
+ * that vanished after the relay had streamed from it (starting a new slot then would skip
+ * every event committed in between, so the relay refuses).
+ */
+public final class StartupChecks {
+
+    private final RelayConfig config;
+    private final Database database;
+
+    public StartupChecks(RelayConfig config, Database database) {
+        this.config = config;
+        this.database = database;
+    }
+
+    /** Connects, or throws {@link StartupCheckException} for wrong credentials and unknown databases; other failures are transient. */
+    public Connection connect() throws SQLException {
+        try {
+            return database.open();
+        } catch (SQLException e) {
+            String state = e.getSQLState() == null ? "" : e.getSQLState();
+            if (state.equals("28P01") || state.equals("28000")) {
+                throw new StartupCheckException("PostgreSQL refused the login of " + Setting.DB_USER.variable()
+                        + "=" + config.dbUser() + " at " + config.dbUrl() + " (" + firstLine(e) + "). Check "
+                        + Setting.DB_USER.variable() + " and " + Setting.DB_PASSWORD.variable()
+                        + " (or its _FILE); the relay does not retry wrong credentials.", e);
+            }
+            if (state.equals("3D000")) {
+                throw new StartupCheckException("The database in " + Setting.DB_URL.variable() + "=" + config.dbUrl()
+                        + " does not exist (" + firstLine(e) + ").", e);
+            }
+            throw e;
+        }
+    }
+
+    /** Checks wal_level, the REPLICATION right and the events table. */
+    public void checkServer(Connection c) throws SQLException {
+        String walLevel = single(c, "SHOW wal_level");
+        if (!"logical".equals(walLevel)) {
+            throw new StartupCheckException("PostgreSQL at " + config.dbUrl() + " has wal_level=" + walLevel
+                    + "; logical decoding needs wal_level=logical. Run: ALTER SYSTEM SET wal_level = logical;"
+                    + " then restart PostgreSQL (scripts/local-services does both on a development machine).");
+        }
+        String canReplicate = single(c, "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user");
+        if (!"true".equals(canReplicate)) {
+            throw new StartupCheckException("Role " + config.dbUser() + " may not stream the WAL: it lacks the"
+                    + " REPLICATION attribute. Run as a superuser: ALTER ROLE " + config.dbUser() + " REPLICATION;"
+                    + " (db/roles.sql creates a least-privilege relay role).");
+        }
+    }
+
+    /** Checks that the events table exists (after migrations had their chance). */
+    public void checkTable(Connection c) throws SQLException {
+        String table = config.dbSchema() + ".events";
+        if (single(c, "SELECT to_regclass('" + table + "')::text") == null) {
+            throw new StartupCheckException("Table " + table + " does not exist in " + config.dbUrl()
+                    + ". Apply the schema: java -jar cdc-relay.jar migrate (or leave "
+                    + Setting.MIGRATE.variable() + "=true so that run applies it).");
+        }
+    }
+
+    /**
+     * Refuses to start when offsets say the relay streamed from the slot before but the slot is
+     * gone: a new slot would start at the current WAL position and silently skip the gap.
+     */
+    public void checkSlot(Connection c) throws SQLException {
+        boolean slotExists;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, config.slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                slotExists = rs.next();
+                if (slotExists && !"pgoutput".equals(rs.getString(1))) {
+                    throw new StartupCheckException("Replication slot " + config.slot() + " uses plugin "
+                            + rs.getString(1) + ", not pgoutput. Choose another " + Setting.SLOT.variable()
+                            + " or drop that slot.");
+                }
+            }
+        }
+        if (slotExists) {
+            return;
+        }
+        String lastOffset;
+        String updatedAt;
+        try (PreparedStatement ps = c.prepareStatement("SELECT offset_value, updated_at::text FROM "
+                + config.dbSchema() + ".relay_offsets WHERE slot_name = ? ORDER BY updated_at DESC LIMIT 1")) {
+            ps.setString(1, config.slot());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return;  // first start: Debezium creates the slot and snapshots the events table
+                }
+                lastOffset = rs.getString(1);
+                updatedAt = rs.getString(2);
+            }
+        } catch (SQLException noOffsetTable) {
+            return;
+        }
+        throw new StartupCheckException("Replication slot " + config.slot() + " is gone, but the relay streamed"
+                + " from it until " + updatedAt + " (offset " + lastOffset + "). Events committed while the slot was"
+                + " missing may never have been published, so the relay will not create a new slot by itself."
+                + " To recover: (1) java -jar cdc-relay.jar reset-offsets, which forgets the old position so the next"
+                + " start creates a new slot; (2) java -jar cdc-relay.jar republish --since '" + updatedAt + "' to"
+                + " send again every event written since then (consumers deduplicate by message id).");
+    }
+
+    private static String single(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    private static String firstLine(SQLException e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}

@@ -1,0 +1,113 @@
+package dev.outbox.relay.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The relay's meters, exposed in Prometheus text format on {@code /metrics}. */
+public final class RelayMetrics {
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<String, Counter> publishedByExchange = new ConcurrentHashMap<>();
+    private final Map<String, Counter> errorsByReason = new ConcurrentHashMap<>();
+    private final Timer batchPublish;
+    private final Timer commitToConfirm;
+    private final DistributionSummary batchSize;
+    private final Counter republished;
+    private final AtomicInteger unconfirmed = new AtomicInteger();
+    private final AtomicLong slotLagBytes = new AtomicLong(-1);
+    private final AtomicInteger brokerConnected = new AtomicInteger();
+    private final AtomicInteger streaming = new AtomicInteger();
+
+    public RelayMetrics() {
+        new JvmMemoryMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        batchPublish = Timer.builder("relay.batch.publish")
+                .description("From the first publish of a batch to the broker's confirm of its last message")
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        commitToConfirm = Timer.builder("relay.commit.to.confirm")
+                .description("From the commit of an events row to RabbitMQ's confirm of its message")
+                .publishPercentiles(0.5, 0.95, 0.99)
+                .register(registry);
+        batchSize = DistributionSummary.builder("relay.batch.size")
+                .description("Events per batch handed over by Debezium")
+                .register(registry);
+        republished = Counter.builder("relay.messages.republished")
+                .description("Messages published again after a nack, a confirm timeout or a lost connection")
+                .register(registry);
+        Gauge.builder("relay.messages.unconfirmed", unconfirmed, AtomicInteger::get)
+                .description("Messages published and not yet confirmed").register(registry);
+        Gauge.builder("relay.slot.lag.bytes", slotLagBytes, AtomicLong::get)
+                .description("WAL bytes the replication slot holds back (-1 until measured)").baseUnit("bytes").register(registry);
+        Gauge.builder("relay.broker.connected", brokerConnected, AtomicInteger::get)
+                .description("1 while the publishing connection to RabbitMQ is open").register(registry);
+        Gauge.builder("relay.streaming", streaming, AtomicInteger::get)
+                .description("1 while Debezium streams from the slot").register(registry);
+    }
+
+    public void published(String exchange, int count) {
+        publishedByExchange.computeIfAbsent(exchange, x -> Counter.builder("relay.events.published")
+                .description("Events published and confirmed").tag("exchange", x).register(registry)).increment(count);
+    }
+
+    public void relayError(String reason) {
+        errorsByReason.computeIfAbsent(reason, r -> Counter.builder("relay.errors")
+                .description("Events the relay could not publish and sent to DLX").tag("reason", r).register(registry))
+                .increment();
+    }
+
+    public void batch(int size, Duration publishTime) {
+        batchSize.record(size);
+        batchPublish.record(publishTime);
+    }
+
+    public void confirmedAfterCommit(long commitMillis, long nowMillis) {
+        if (commitMillis > 0) {
+            commitToConfirm.record(Duration.ofMillis(Math.max(0, nowMillis - commitMillis)));
+        }
+    }
+
+    public void republished(int count) {
+        republished.increment(count);
+    }
+
+    public AtomicInteger unconfirmed() {
+        return unconfirmed;
+    }
+
+    public void slotLagBytes(long bytes) {
+        slotLagBytes.set(bytes);
+    }
+
+    public void brokerConnected(boolean connected) {
+        brokerConnected.set(connected ? 1 : 0);
+    }
+
+    public void streaming(boolean on) {
+        streaming.set(on ? 1 : 0);
+    }
+
+    public boolean isBrokerConnected() {
+        return brokerConnected.get() == 1;
+    }
+
+    public boolean isStreaming() {
+        return streaming.get() == 1;
+    }
+
+    /** The Prometheus text exposition. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}

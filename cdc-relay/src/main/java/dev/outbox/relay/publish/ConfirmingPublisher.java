@@ -1,0 +1,479 @@
+package dev.outbox.relay.publish;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ShutdownSignalException;
+import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.config.Setting;
+import dev.outbox.relay.metrics.RelayMetrics;
+import dev.outbox.sdk.Headers;
+import dev.outbox.sdk.wire.OutgoingMessage;
+import dev.outbox.sdk.wire.Topology;
+import dev.outbox.sdk.wire.WireFormat;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes a batch of event messages on one channel with publisher confirms and
+ * {@code mandatory}, and returns only when RabbitMQ has confirmed every one of them.
+ *
+ * <ul>
+ * <li>Messages go out in batch order with up to {@code RELAY_CONFIRM_WINDOW} awaiting
+ *     confirms; confirms are handled asynchronously, not one wait per message.</li>
+ * <li>A nack, a confirm timeout or a lost connection: the unconfirmed messages are published
+ *     again (after a capped backoff), never skipped. A broker outage blocks the batch until
+ *     the broker is back.</li>
+ * <li>A returned (unroutable) message is sent to {@code unrouted} before it counts as done.</li>
+ * <li>A message that would fail every time (body over {@code RELAY_MAX_MESSAGE_BYTES}, an
+ *     exchange RabbitMQ refuses, a message that closes the channel on its own) goes to
+ *     {@code DLX} with reason {@code relay_error} and the error in its headers; the batch
+ *     goes on.</li>
+ * </ul>
+ * Not thread-safe for concurrent batches: the relay has one publishing thread, which keeps
+ * commit order per routing key.
+ */
+public final class ConfirmingPublisher implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConfirmingPublisher.class);
+    private static final long MAX_BACKOFF_MS = 5_000;
+    static final String RELAY_ERROR = "relay_error";
+
+    private enum Kind { EVENT, UNROUTED, RELAY_ERROR }
+
+    private record Pending(int index, Kind kind, String error) {
+    }
+
+    private final BrokerConnector connector;
+    private final RelayConfig config;
+    private final RelayMetrics metrics;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Set<String> declaredExchanges = new HashSet<>();
+
+    private Connection connection;
+    private Channel channel;
+    private Channel declareChannel;
+    private volatile PublishRound round;
+    private volatile long stopDeadline = Long.MAX_VALUE;
+    private volatile boolean outageLogged;
+
+    public ConfirmingPublisher(BrokerConnector connector, RelayConfig config, RelayMetrics metrics) {
+        this.connector = connector;
+        this.config = config;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Publishes {@code batch} and blocks until every message is confirmed (or dead-lettered as
+     * {@code relay_error}).
+     *
+     * @throws InterruptedException when the thread is interrupted or a stop's deadline passed;
+     *                              the batch then counts as not published
+     */
+    public void publishAll(List<OutgoingMessage> batch) throws InterruptedException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        lock.lockInterruptibly();
+        try {
+            List<Pending> pending = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                pending.add(new Pending(i, Kind.EVENT, null));
+            }
+            int attempt = 0;
+            int channelFailures = 0;
+            while (!pending.isEmpty()) {
+                checkStop();
+                try {
+                    ensureOpen();
+                    List<Pending> sendable = screen(batch, pending);
+                    RoundOutcome outcome = channelFailures >= 2
+                            ? publishOneByOne(batch, sendable)
+                            : publishRound(batch, sendable);
+                    pending = outcome.next();
+                    if (outcome.channelFailure() != null) {
+                        channelFailures++;
+                        LOG.warn("Publishing channel closed by RabbitMQ ({}); {} messages of the batch are published again",
+                                outcome.channelFailure(), outcome.retried());
+                        closeChannel();
+                    }
+                    if (outcome.retried() > 0) {
+                        metrics.republished(outcome.retried());
+                        backoff(attempt++);
+                    } else {
+                        attempt = 0;
+                    }
+                } catch (IOException | ShutdownSignalException e) {
+                    connectionLost(e, pending.size());
+                    backoff(attempt++);
+                }
+            }
+        } finally {
+            metrics.unconfirmed().set(0);
+            lock.unlock();
+        }
+    }
+
+    /** Opens the connection now if it is closed; for the maintenance thread, so readiness recovers while idle. */
+    public void reconnectIfIdle() {
+        if (!lock.tryLock()) {
+            return;
+        }
+        try {
+            ensureOpen();
+        } catch (IOException | RuntimeException e) {
+            connectionLost(e, 0);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Gives the batch in flight until {@code timeoutMillis} to finish, then makes it fail. */
+    public void stopWithin(long timeoutMillis) {
+        stopDeadline = System.currentTimeMillis() + timeoutMillis;
+        PublishRound current = round;
+        if (current != null) {
+            synchronized (current) {
+                current.notifyAll();
+            }
+        }
+    }
+
+    /** Marks messages that can never be published as relay errors and declares the exchanges of the rest. */
+    private List<Pending> screen(List<OutgoingMessage> batch, List<Pending> pending) throws IOException {
+        List<Pending> sendable = new ArrayList<>(pending.size());
+        for (Pending p : pending) {
+            if (p.kind() != Kind.EVENT) {
+                sendable.add(p);
+                continue;
+            }
+            OutgoingMessage m = batch.get(p.index());
+            if (m.body().length > config.maxMessageBytes()) {
+                sendable.add(relayError(m, p, "body of " + m.body().length + " bytes is larger than "
+                        + Setting.MAX_MESSAGE_BYTES.variable() + "=" + config.maxMessageBytes()));
+                continue;
+            }
+            String refused = declareExchange(m.exchange());
+            sendable.add(refused == null ? p : relayError(m, p, refused));
+        }
+        return sendable;
+    }
+
+    private Pending relayError(OutgoingMessage m, Pending p, String error) {
+        LOG.error("Cannot publish {}: {}. Sending it to {} with reason {}; the stream goes on.",
+                m.describe(), error, Topology.DLX, RELAY_ERROR);
+        metrics.relayError(RELAY_ERROR);
+        return new Pending(p.index(), Kind.RELAY_ERROR, error);
+    }
+
+    private String declareExchange(String exchange) throws IOException {
+        if (declaredExchanges.contains(exchange)) {
+            return null;
+        }
+        try {
+            Topology.declareEventExchange(declareChannel, exchange);
+            declaredExchanges.add(exchange);
+            return null;
+        } catch (IOException e) {
+            if (e.getCause() instanceof ShutdownSignalException signal && !signal.isHardError()) {
+                // A channel error: RabbitMQ refuses this exchange (reserved name, other type or arguments).
+                declareChannel = connection.createChannel();
+                return "RabbitMQ refused to declare exchange '" + exchange + "': " + replyText(signal);
+            }
+            throw e;
+        }
+    }
+
+    private record RoundOutcome(List<Pending> next, int retried, String channelFailure) {
+    }
+
+    private RoundOutcome publishRound(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
+        PublishRound current = new PublishRound();
+        round = current;
+        Map<String, Pending> byMessageId = new HashMap<>();
+        int sent = 0;
+        try {
+            for (Pending p : items) {
+                checkStop();
+                while (current.outstandingCount() >= config.confirmWindow() && current.channelFailure() == null) {
+                    synchronized (current) {
+                        current.wait(10);
+                    }
+                    checkStop();
+                }
+                if (current.channelFailure() != null) {
+                    break;
+                }
+                OutgoingMessage m = batch.get(p.index());
+                current.sent(channel.getNextPublishSeqNo(), sent);
+                byMessageId.put(m.messageId(), p);
+                publish(m, p);
+                sent++;
+                metrics.unconfirmed().set(current.outstandingCount());
+            }
+        } catch (IOException | AlreadyClosedException e) {
+            current.channelClosed(e.getMessage());
+        }
+        long timeout = Math.min(config.confirmTimeout().toMillis(), Math.max(0, stopDeadline - System.currentTimeMillis()));
+        boolean allConfirmed = current.awaitConfirms(timeout);
+        checkStop();
+        round = null;
+
+        List<Pending> next = new ArrayList<>();
+        Set<Integer> failedPositions = new HashSet<>(current.failed());
+        for (int pos = sent; pos < items.size(); pos++) {
+            failedPositions.add(pos);
+        }
+        int retried = 0;
+        for (int pos = 0; pos < items.size(); pos++) {
+            Pending p = items.get(pos);
+            OutgoingMessage m = batch.get(p.index());
+            if (failedPositions.contains(pos)) {
+                next.add(p);
+                retried++;
+            } else if (current.returnedMessageIds().contains(m.messageId()) && p.kind() == Kind.EVENT) {
+                LOG.info("{} had no route and no alternate exchange; sending it to '{}'", m.describe(), Topology.UNROUTED);
+                next.add(new Pending(p.index(), Kind.UNROUTED, null));
+            } else {
+                confirmed(m, p);
+            }
+        }
+        if (!allConfirmed && current.channelFailure() == null) {
+            LOG.warn("{} confirms did not arrive within {} ms (or a stop is in progress); publishing those messages again",
+                    current.outstandingCount(), timeout);
+            // Late confirms of the old round must not be taken for the next one.
+            closeChannel();
+        }
+        if (current.nackedCount() > 0) {
+            LOG.warn("RabbitMQ nacked {} messages (a queue may be full with overflow=reject-publish);"
+                    + " publishing them again after a backoff", current.nackedCount());
+        }
+        return new RoundOutcome(next, retried, current.channelFailure());
+    }
+
+    /** After repeated channel failures: one message per round, to find the one that breaks the channel. */
+    private RoundOutcome publishOneByOne(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
+        List<Pending> next = new ArrayList<>();
+        int retried = 0;
+        for (int i = 0; i < items.size(); i++) {
+            Pending p = items.get(i);
+            RoundOutcome single;
+            try {
+                ensureOpen();
+                single = publishRound(batch, List.of(p));
+            } catch (IOException | ShutdownSignalException e) {
+                connectionLost(e, items.size() - i);
+                next.addAll(items.subList(i, items.size()));
+                return new RoundOutcome(next, items.size() - i, null);
+            }
+            if (single.channelFailure() != null) {
+                closeChannel();
+                String failure = single.channelFailure();
+                if (failure.contains("NOT_FOUND")) {
+                    declaredExchanges.clear();  // deleted behind our back: declare again and retry
+                    next.add(p);
+                    retried++;
+                } else if (p.kind() == Kind.EVENT) {
+                    next.add(relayError(batch.get(p.index()), p, "RabbitMQ closed the channel when it was published: " + failure));
+                } else {
+                    next.add(p);
+                    retried++;
+                }
+            } else {
+                next.addAll(single.next());
+                retried += single.retried();
+            }
+        }
+        return new RoundOutcome(next, retried, null);
+    }
+
+    private void publish(OutgoingMessage m, Pending p) throws IOException {
+        AMQP.BasicProperties props = WireFormat.properties(m, config.appId());
+        switch (p.kind()) {
+            case EVENT -> channel.basicPublish(m.exchange(), m.routingKey(), true, props, m.body());
+            case UNROUTED -> channel.basicPublish(Topology.UNROUTED, m.routingKey(), true,
+                    withHeaders(props, Map.of(Headers.ORIGINAL_EXCHANGE, m.exchange(),
+                            Headers.ORIGINAL_ROUTING_KEY, m.routingKey())), m.body());
+            case RELAY_ERROR -> {
+                Map<String, Object> extra = new HashMap<>();
+                extra.put(Headers.DEAD_LETTER_REASON, RELAY_ERROR);
+                extra.put(Headers.ERROR, truncate(p.error(), 1000));
+                extra.put(Headers.ORIGINAL_EXCHANGE, m.exchange());
+                extra.put(Headers.ORIGINAL_ROUTING_KEY, m.routingKey());
+                byte[] body = m.body();
+                if (body.length > config.maxMessageBytes()) {
+                    extra.put(Headers.BODY_OMITTED_BYTES, Integer.toString(body.length));
+                    body = new byte[0];
+                }
+                channel.basicPublish(Topology.DLX, m.routingKey(), true, withHeaders(props, extra), body);
+            }
+            default -> throw new IllegalStateException(p.kind().toString());
+        }
+    }
+
+    private void confirmed(OutgoingMessage m, Pending p) {
+        if (p.kind() == Kind.EVENT) {
+            metrics.published(m.exchange(), 1);
+        }
+    }
+
+    private static AMQP.BasicProperties withHeaders(AMQP.BasicProperties props, Map<String, Object> extra) {
+        Map<String, Object> headers = new HashMap<>(props.getHeaders());
+        headers.putAll(extra);
+        return props.builder().headers(headers).build();
+    }
+
+    private void ensureOpen() throws IOException {
+        if (connection != null && connection.isOpen() && channel != null && channel.isOpen()
+                && declareChannel != null && declareChannel.isOpen()) {
+            return;
+        }
+        if (connection == null || !connection.isOpen()) {
+            closeQuietly();
+            connection = connector.connect("publisher");
+            connection.addShutdownListener(cause -> metrics.brokerConnected(false));
+            declaredExchanges.clear();
+        }
+        if (declareChannel == null || !declareChannel.isOpen()) {
+            declareChannel = connection.createChannel();
+            Topology.declareUnrouted(declareChannel);
+            Topology.declareDeadLetters(declareChannel);
+        }
+        if (channel == null || !channel.isOpen()) {
+            channel = connection.createChannel();
+            channel.confirmSelect();
+            channel.addConfirmListener(
+                    (seq, multiple) -> onConfirm(seq, multiple, true),
+                    (seq, multiple) -> onConfirm(seq, multiple, false));
+            channel.addReturnListener(returned -> {
+                PublishRound current = round;
+                if (current != null) {
+                    current.returned(returned.getProperties().getMessageId());
+                }
+            });
+            channel.addShutdownListener(cause -> {
+                PublishRound current = round;
+                if (current != null) {
+                    current.channelClosed(replyText(cause));
+                }
+            });
+        }
+        metrics.brokerConnected(true);
+        if (outageLogged || !loggedConnected) {
+            LOG.info("Connected to RabbitMQ at {} (publisher confirms on)", connector.endpoint());
+            outageLogged = false;
+            loggedConnected = true;
+        }
+    }
+
+    private boolean loggedConnected;
+
+    private void onConfirm(long sequence, boolean multiple, boolean ack) {
+        PublishRound current = round;
+        if (current != null) {
+            current.confirm(sequence, multiple, ack);
+            metrics.unconfirmed().set(current.outstandingCount());
+        }
+    }
+
+    private void connectionLost(Exception e, int unconfirmed) {
+        if (e instanceof dev.outbox.relay.engine.StartupCheckException permanent) {
+            throw permanent;
+        }
+        metrics.brokerConnected(false);
+        if (!outageLogged) {
+            LOG.warn("RabbitMQ at {} is unreachable or closed the connection ({}); reconnecting with backoff,"
+                    + " {} unconfirmed messages will be published again", connector.endpoint(), describe(e), unconfirmed);
+            outageLogged = true;
+        } else {
+            LOG.debug("Still cannot reach RabbitMQ: {}", describe(e));
+        }
+        closeQuietly();
+    }
+
+    private void backoff(int attempt) throws InterruptedException {
+        long delay = Math.min(MAX_BACKOFF_MS, 100L << Math.min(attempt, 6));
+        long untilStop = stopDeadline - System.currentTimeMillis();
+        TimeUnit.MILLISECONDS.sleep(Math.max(0, Math.min(delay, untilStop)));
+        checkStop();
+    }
+
+    private void checkStop() throws InterruptedException {
+        if (Thread.currentThread().isInterrupted() || System.currentTimeMillis() > stopDeadline) {
+            throw new InterruptedException("publisher stopping: batch not confirmed in time, it will be published again after restart");
+        }
+    }
+
+    private void closeChannel() {
+        Channel c = channel;
+        channel = null;
+        if (c != null && c.isOpen()) {
+            try {
+                c.abort();
+            } catch (Exception ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    private void closeQuietly() {
+        closeChannel();
+        declareChannel = null;
+        Connection c = connection;
+        connection = null;
+        if (c != null) {
+            try {
+                c.abort(2000);
+            } catch (Exception ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    private static String replyText(ShutdownSignalException signal) {
+        Object reason = signal.getReason();
+        if (reason instanceof com.rabbitmq.client.AMQP.Channel.Close close) {
+            return close.getReplyCode() + " " + close.getReplyText();
+        }
+        if (reason instanceof com.rabbitmq.client.AMQP.Connection.Close close) {
+            return close.getReplyCode() + " " + close.getReplyText();
+        }
+        return String.valueOf(signal.getMessage());
+    }
+
+    private static String describe(Exception e) {
+        return e instanceof ShutdownSignalException s ? replyText(s) : e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+
+    private static String truncate(String s, int max) {
+        return s == null || s.length() <= max ? s : s.substring(0, max) + "...";
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (connection != null && connection.isOpen()) {
+                try {
+                    connection.close(2000);
+                } catch (IOException | RuntimeException ignored) {
+                    // closing anyway
+                }
+            }
+            closeQuietly();
+            metrics.brokerConnected(false);
+        } finally {
+            lock.unlock();
+        }
+    }
+}
