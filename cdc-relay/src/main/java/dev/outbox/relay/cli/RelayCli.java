@@ -30,8 +30,15 @@ public final class RelayCli implements Callable<Integer> {
     public static final int CONFIG_ERROR = 2;
     public static final int ENVIRONMENT_ERROR = 3;
 
+    /** The exit code main decided on; the shutdown hook uses it after a signal. */
+    private static volatile Integer mainExitCode;
+    private static final java.util.concurrent.CountDownLatch MAIN_DONE = new java.util.concurrent.CountDownLatch(1);
+
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code = execute(args);
+        mainExitCode = code;
+        MAIN_DONE.countDown();
+        System.exit(code);
     }
 
     /** Runs the command line and returns its exit code (for tests). */
@@ -67,14 +74,20 @@ public final class RelayCli implements Callable<Integer> {
             RelayConfig config = RelayConfig.fromEnv();
             Relay relay = new Relay(config);
             Logger log = LoggerFactory.getLogger(Relay.class);
-            Thread main = Thread.currentThread();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (mainExitCode != null) {
+                    return;  // main is exiting with its own code (System.exit), not on a signal
+                }
                 try {
                     relay.stop();
-                    main.join(config.shutdownTimeout().toMillis() + 10_000);
+                    MAIN_DONE.await(config.shutdownTimeout().toMillis() + 10_000, java.util.concurrent.TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+                // A JVM ending on SIGTERM reports 143 even after a clean stop; report the real outcome,
+                // since orchestrators read a non-zero code as a crash.
+                Integer code = mainExitCode;
+                Runtime.getRuntime().halt(code == null ? 1 : code);
             }, "relay-shutdown"));
             try {
                 relay.run();

@@ -1,0 +1,38 @@
+package dev.outbox.relay;
+
+import dev.outbox.testing.RabbitFixture;
+import dev.outbox.testing.TestDatabase;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** The environment of one test's relay: its own database, slot, app id and HTTP port. */
+final class RelayEnv {
+
+    private RelayEnv() {
+    }
+
+    static Map<String, String> forTest(TestDatabase db, RabbitFixture broker) {
+        Map<String, String> env = new HashMap<>();
+        env.put("RELAY_DB_URL", db.url());
+        env.put("RELAY_DB_USER", db.user());
+        env.put("RELAY_DB_PASSWORD", db.password());
+        env.put("RELAY_RABBITMQ_URI", broker.uri());
+        env.put("RELAY_SLOT", "it_slot_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30, 1L << 40), 36));
+        env.put("RELAY_APP_ID", "it-relay");
+        env.put("RELAY_HTTP_PORT", Integer.toString(freePort()));
+        env.put("RELAY_HEARTBEAT_INTERVAL_MS", "1000");
+        return env;
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
