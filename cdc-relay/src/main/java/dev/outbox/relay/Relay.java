@@ -53,6 +53,7 @@ public final class Relay {
     public void run() throws IOException, InterruptedException {
         LOG.info("cdc-relay starting: {}", config.describe());
         BrokerConnector connector = new BrokerConnector(config);
+        checkBroker(connector);
         publisher = new ConfirmingPublisher(connector, config, metrics);
         SlotMonitor slotMonitor = new SlotMonitor(database, config.slot(), metrics);
         ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -65,6 +66,10 @@ public final class Relay {
             LOG.info("Health and metrics on http://0.0.0.0:{}/health/ready and /metrics", http.port());
             maintenance.scheduleWithFixedDelay(slotMonitor::measure, 0, 10, TimeUnit.SECONDS);
             maintenance.scheduleWithFixedDelay(publisher::reconnectIfIdle, 0, 1, TimeUnit.SECONDS);
+            maintenance.scheduleWithFixedDelay(() -> {
+                OutboxStream current = stream;
+                metrics.streaming(current != null && current.isStreaming());
+            }, 0, 1, TimeUnit.SECONDS);
             streamUntilStopped();
         } finally {
             maintenance.shutdownNow();
@@ -103,8 +108,13 @@ public final class Relay {
                 break;
             }
             String reason = rootMessage(failure);
-            if (failure instanceof StartupCheckException permanent) {
-                throw permanent;
+            for (Throwable t = failure; t != null; t = t.getCause()) {
+                if (t instanceof StartupCheckException permanent) {
+                    throw permanent;
+                }
+                if (t.getCause() == t) {
+                    break;
+                }
             }
             if (reason.contains("is active for PID")) {
                 notReadyReason = "standby: slot " + config.slot() + " is in use by another relay";
@@ -116,6 +126,15 @@ public final class Relay {
             LOG.warn("Streaming stopped ({}); restarting in {} ms", reason, backoff);
             Thread.sleep(backoff);
             backoff = Math.min(MAX_RESTART_BACKOFF_MS, backoff * 2);
+        }
+    }
+
+    /** Wrong credentials stop the relay at once; an unreachable broker is waited for by the publisher. */
+    private void checkBroker(BrokerConnector connector) {
+        try {
+            connector.connect("startup-check").close();
+        } catch (IOException e) {
+            LOG.warn("RabbitMQ at {} is not reachable yet ({}); streaming waits for it", connector.endpoint(), e.getMessage());
         }
     }
 
@@ -137,7 +156,8 @@ public final class Relay {
         if (notReadyReason != null) {
             return notReadyReason;
         }
-        if (!metrics.isStreaming()) {
+        OutboxStream current = stream;
+        if (current == null || !current.isStreaming()) {
             return "not streaming from slot " + config.slot() + " yet";
         }
         if (!metrics.isBrokerConnected()) {

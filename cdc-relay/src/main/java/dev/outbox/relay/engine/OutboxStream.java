@@ -24,9 +24,12 @@ public final class OutboxStream implements AutoCloseable {
     private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final CompletableFuture<Throwable> completion = new CompletableFuture<>();
     private final String offsetTarget;
+    private final String topicPrefix;
+    private volatile boolean polling;
     private Thread thread;
 
     public OutboxStream(RelayConfig config, Database database, ConfirmingPublisher publisher, RelayMetrics metrics) {
+        this.topicPrefix = config.slot();
         this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(database::open,
                 config.dbSchema(), config.slot()));
         BatchHandler handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics);
@@ -36,16 +39,16 @@ public final class OutboxStream implements AutoCloseable {
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void pollingStarted() {
-                        metrics.streaming(true);
+                        polling = true;
                     }
 
                     @Override
                     public void pollingStopped() {
-                        metrics.streaming(false);
+                        polling = false;
                     }
                 })
                 .using((success, message, error) -> {
-                    metrics.streaming(false);
+                    polling = false;
                     completion.complete(success ? null : (error != null ? error : new IllegalStateException(message)));
                 })
                 .build();
@@ -100,6 +103,10 @@ public final class OutboxStream implements AutoCloseable {
         p.setProperty("offset.flush.timeout.ms", "60000");
         // The relay restarts the engine itself, with backoff, re-running the start-up checks.
         p.setProperty("errors.max.retries", "0");
+        // A slot held by another relay fails fast, so this one reports itself as a standby and
+        // retries every few seconds instead of waiting in Debezium's own 6 x 10 s loop.
+        p.setProperty("slot.max.retries", "1");
+        p.setProperty("slot.retry.delay.ms", "1000");
         p.setProperty("status.update.interval.ms", "1000");
         p.setProperty("include.unknown.datatypes", "false");
         return p;
@@ -109,6 +116,26 @@ public final class OutboxStream implements AutoCloseable {
         thread = new Thread(engine, "debezium-engine");
         thread.setDaemon(false);
         thread.start();
+    }
+
+    /**
+     * Whether Debezium's replication connection is up, read from its streaming metrics MBean
+     * ({@code Connected}); polling alone does not prove the slot is streaming.
+     */
+    public static boolean replicationConnected(String topicPrefix) {
+        try {
+            Object connected = java.lang.management.ManagementFactory.getPlatformMBeanServer().getAttribute(
+                    new javax.management.ObjectName("debezium.postgres:type=connector-metrics,context=streaming,server="
+                            + topicPrefix), "Connected");
+            return Boolean.TRUE.equals(connected);
+        } catch (javax.management.JMException e) {
+            return false;
+        }
+    }
+
+    /** Polling and connected to the slot. */
+    public boolean isStreaming() {
+        return polling && replicationConnected(topicPrefix);
     }
 
     /** Completes with {@code null} after a clean stop, or the error that ended the engine. */

@@ -131,6 +131,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
         try {
             ensureOpen();
+        } catch (dev.outbox.relay.engine.StartupCheckException permanent) {
+            // The next batch fails the stream with it; here, only say so.
+            metrics.brokerConnected(false);
+            LOG.error("{}", permanent.getMessage());
         } catch (IOException | RuntimeException e) {
             connectionLost(e, 0);
         } finally {
