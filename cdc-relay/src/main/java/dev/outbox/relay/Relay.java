@@ -112,6 +112,10 @@ public final class Relay {
                 if (t instanceof StartupCheckException permanent) {
                     throw permanent;
                 }
+                if (t instanceof LinkageError broken) {
+                    // A class missing from the jar fails every restart the same way: stop, loudly.
+                    throw new IllegalStateException("the relay jar is incomplete: " + broken, broken);
+                }
                 if (t.getCause() == t) {
                     break;
                 }

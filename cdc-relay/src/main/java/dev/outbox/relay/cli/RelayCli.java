@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "cdc-relay", mixinStandardHelpOptions = true, version = "cdc-relay 0.1.0",
         description = "Streams committed rows of the events table from the PostgreSQL WAL to RabbitMQ.",
-        subcommands = {RelayCli.Run.class, RelayCli.Migrate.class, RelayCli.ResetOffsets.class},
+        subcommands = {RelayCli.Run.class, RelayCli.Migrate.class, RelayCli.ResetOffsets.class, RelayCli.Health.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:unexpected failure", "2:invalid configuration (the message names the variable)",
                 "3:the environment needs a change (the message says what)"})
@@ -128,6 +128,25 @@ public final class RelayCli implements Callable<Integer> {
                 System.out.println("forgot " + rows + " offset entries of slot " + config.slot());
             }
             return 0;
+        }
+    }
+
+    @Command(name = "health", mixinStandardHelpOptions = true,
+            description = "Exit 0 when the relay on RELAY_HTTP_PORT of this host is ready, 1 otherwise (container health checks).")
+    static final class Health implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            RelayConfig config = RelayConfig.fromEnv();
+            try {
+                var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + config.httpPort() + "/health/ready"))
+                        .timeout(java.time.Duration.ofSeconds(3)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                System.out.println(response.body());
+                return response.statusCode() == 200 ? 0 : 1;
+            } catch (Exception e) {
+                System.out.println("relay not answering on port " + config.httpPort() + ": " + e.getClass().getSimpleName());
+                return 1;
+            }
         }
     }
 }

@@ -1,0 +1,22 @@
+# cdc-relay: multi-stage build, runs as a non-root user on a Java 17 JRE.
+FROM eclipse-temurin:17-jdk AS build
+WORKDIR /src
+COPY .mvn/ .mvn/
+COPY mvnw pom.xml ./
+COPY test-support/ test-support/
+COPY db/ db/
+COPY consumer-sdk/ consumer-sdk/
+COPY cdc-relay/ cdc-relay/
+RUN ./mvnw -B -q package -DskipTests -pl cdc-relay -am
+
+FROM eclipse-temurin:17-jre
+RUN groupadd --system --gid 10001 relay && useradd --system --uid 10001 --gid relay --no-create-home relay
+COPY --from=build /src/cdc-relay/target/cdc-relay.jar /app/cdc-relay.jar
+USER 10001:10001
+EXPOSE 8080
+# An explicit heap keeps the relay inside its memory budget (RSS target 300 MB).
+ENV JAVA_TOOL_OPTIONS="-Xms64m -Xmx192m -XX:+ExitOnOutOfMemoryError -XX:+UseSerialGC"
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["java", "-Xmx32m", "-jar", "/app/cdc-relay.jar", "health"]
+ENTRYPOINT ["java", "-jar", "/app/cdc-relay.jar"]
+CMD ["run"]

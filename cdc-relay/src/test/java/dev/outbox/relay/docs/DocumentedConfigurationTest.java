@@ -1,0 +1,60 @@
+package dev.outbox.relay.docs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.outbox.relay.config.Setting;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** The README's configuration table and docker-compose.yml agree with the settings the relay declares. */
+class DocumentedConfigurationTest {
+
+    private static final Path ROOT = Path.of("..");
+
+    static String row(Setting s) {
+        String shown = s.defaultValue().isEmpty() ? "(empty)" : "`" + s.defaultValue() + "`";
+        return "| `" + s.variable() + "` | " + shown + " | " + s.description() + " |";
+    }
+
+    @Test
+    void readmeTableListsEverySettingWithItsDefaultAndMeaning() throws Exception {
+        List<String> documented = Files.readAllLines(ROOT.resolve("README.md")).stream()
+                .filter(l -> l.startsWith("| `RELAY_")).toList();
+        List<String> declared = Arrays.stream(Setting.values()).map(DocumentedConfigurationTest::row).toList();
+        assertThat(documented)
+                .as("README configuration table; expected rows:%n%s", String.join("\n", declared))
+                .containsExactlyElementsOf(declared);
+    }
+
+    @Test
+    void composeFileGivesTheRelayOnlyVariablesItKnows() throws Exception {
+        JsonNode compose = new ObjectMapper(new YAMLFactory()).readTree(ROOT.resolve("docker-compose.yml").toFile());
+        JsonNode relay = compose.path("services").path("relay");
+        assertThat(relay.isMissingNode()).as("docker-compose.yml has a relay service").isFalse();
+        Set<String> known = Arrays.stream(Setting.values())
+                .flatMap(s -> s.secret() ? java.util.stream.Stream.of(s.variable(), s.variable() + "_FILE")
+                        : java.util.stream.Stream.of(s.variable()))
+                .collect(Collectors.toSet());
+        Set<String> given = new LinkedHashSet<>();
+        for (Iterator<String> it = relay.path("environment").fieldNames(); it.hasNext(); ) {
+            given.add(it.next());
+        }
+        assertThat(given).isNotEmpty().allSatisfy(v -> assertThat(known).as("relay variable " + v).contains(v));
+        assertThat(relay.path("healthcheck").path("test").toString()).contains("health");
+        for (String service : List.of("postgres", "rabbitmq")) {
+            assertThat(compose.path("services").has(service)).as(service).isTrue();
+        }
+        assertThat(compose.path("services").path("postgres").path("command").toString()).contains("wal_level=logical");
+        assertThat(compose.path("services").path("rabbitmq").path("image").asText()).contains("management");
+    }
+}
