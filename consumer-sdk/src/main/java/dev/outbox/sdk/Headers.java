@@ -18,6 +18,12 @@ public final class Headers {
     public static final String DEAD_LETTER_REASON = "dead-letter-reason";
     /** The queue a subscriber dead-lettered the message from. */
     public static final String DEAD_LETTER_QUEUE = "dead-letter-queue";
+    /** Identifies one dead-lettering by this project's code, so a redelivered copy is captured once. */
+    public static final String DEAD_LETTER_ID = "dead-letter-id";
+    /** When this project's code dead-lettered the message (ISO-8601). */
+    public static final String DEAD_LETTERED_AT = "dead-lettered-at";
+    /** How many times the message was replayed from the dead_letters table. */
+    public static final String REPLAY_COUNT = "replay-count";
     /** The last error: exception class and message, truncated. */
     public static final String ERROR = "error";
     /** Where a dead-lettered or unroutable message was first published. */

@@ -84,6 +84,23 @@ public final class RabbitFixture {
         return new RabbitScope(this);
     }
 
+    /** A virtual host for one test (needs rabbitmqctl on this machine); delete it with close(). */
+    public TestVhost newVirtualHost(String prefix) {
+        return TestVhost.create(this, prefix);
+    }
+
+    /** A factory for {@code uri} (e.g. a test's own virtual host). */
+    public static ConnectionFactory connectionFactory(String uri) {
+        try {
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setUri(uri);
+            factory.setAutomaticRecoveryEnabled(false);
+            return factory;
+        } catch (Exception e) {
+            throw new IllegalStateException("bad AMQP URI: " + e.getMessage(), e);
+        }
+    }
+
     /** A name no other test run uses: {@code prefix-xxxxxx}, in lower case. */
     public static String uniqueName(String prefix) {
         return prefix.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_-]+", "-") + "-"

@@ -53,8 +53,13 @@ public final class Recorder implements AutoCloseable {
      * arrives. The exchanges are declared as the relay declares them, so either side may come first.
      */
     public static Recorder bind(RabbitFixture broker, String queue, String... exchangeColonPatterns) {
+        return bind(broker.connectionFactory(), queue, exchangeColonPatterns);
+    }
+
+    /** As {@link #bind(RabbitFixture, String, String...)} on the broker (or virtual host) of {@code factory}. */
+    public static Recorder bind(com.rabbitmq.client.ConnectionFactory factory, String queue, String... exchangeColonPatterns) {
         try {
-            Connection connection = broker.connectionFactory().newConnection("recorder-" + queue);
+            Connection connection = factory.newConnection("recorder-" + queue);
             Channel channel = connection.createChannel();
             channel.queueDeclare(queue, true, false, false, null);
             for (String binding : exchangeColonPatterns) {
@@ -71,8 +76,12 @@ public final class Recorder implements AutoCloseable {
 
     /** Records what arrives on an existing queue. */
     public static Recorder existing(RabbitFixture broker, String queue) {
+        return existing(broker.connectionFactory(), queue);
+    }
+
+    public static Recorder existing(com.rabbitmq.client.ConnectionFactory factory, String queue) {
         try {
-            Connection connection = broker.connectionFactory().newConnection("recorder-" + queue);
+            Connection connection = factory.newConnection("recorder-" + queue);
             return consume(connection, connection.createChannel(), queue);
         } catch (Exception e) {
             throw new IllegalStateException("could not consume " + queue + ": " + e.getMessage(), e);

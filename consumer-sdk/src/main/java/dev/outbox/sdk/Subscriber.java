@@ -1,0 +1,424 @@
+package dev.outbox.sdk;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import dev.outbox.db.RoutingKey;
+import dev.outbox.sdk.wire.AmqpValues;
+import dev.outbox.sdk.wire.ConfirmingChannel;
+import dev.outbox.sdk.wire.Topology;
+import java.io.IOException;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Consumes one queue bound to one or more routing-key patterns, as in the old library:
+ *
+ * <pre>{@code
+ * Subscriber subscriber = new Subscriber(broker, "order.created.*",
+ *         SubscriptionOptions.queue("restapi_orderx"), "your_task_name");
+ * subscriber.subscribe((headers, body) -> { ... throw new RetryException(); });  // blocks
+ * }</pre>
+ *
+ * <p>The queue is durable (quorum unless asked otherwise), dead-letters to {@code DLX}, and is
+ * bound to the exchange named by each pattern's first segment. Each message is acknowledged
+ * on its own, after its handler returned. {@link RetryException}: the message comes back to
+ * this queue after the backoff, its count in header {@code retry-count}; after the maximum it
+ * is dead-lettered with reason {@code retries_exhausted}. Any other exception, a body that is
+ * not JSON or does not bind: dead-lettered at once with reason {@code rejected} and the error
+ * in header {@code error}; the subscriber goes on. A handler that hangs or dies leaves its
+ * message unacknowledged, so RabbitMQ redelivers it.
+ *
+ * <p>Threading: {@code concurrency} consumers, each on its own channel; one channel's messages
+ * are handled one at a time, in order. {@link #close()} stops taking messages, waits for
+ * running handlers (bounded by {@code closeTimeout}), and closes.
+ */
+public final class Subscriber implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Subscriber.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_ERROR_LENGTH = 1000;
+
+    /** What a subscription does with one delivery; throws to retry or dead-letter. */
+    private interface Processor {
+        void process(Map<String, Object> headers, byte[] body, AMQP.BasicProperties props) throws Exception;
+    }
+
+    private final Broker broker;
+    private final List<String> patterns;
+    private final SubscriptionOptions options;
+    private final String name;
+    private final ConfirmingChannel republisher;
+    private final Set<Long> declaredRetryQueues = ConcurrentHashMap.newKeySet();
+    private final List<Channel> channels = new ArrayList<>();
+    private final Map<Channel, String> consumerTags = new HashMap<>();
+    private final AtomicInteger running = new AtomicInteger();
+    private final CountDownLatch closed = new CountDownLatch(1);
+    private volatile boolean closing;
+    private ScheduledExecutorService housekeeping;
+
+    /** A subscription to one routing-key pattern. */
+    public Subscriber(Broker broker, String pattern, SubscriptionOptions options, String name) {
+        this(broker, List.of(pattern), options, name);
+    }
+
+    /** A subscription to several patterns, all on one queue. */
+    public Subscriber(Broker broker, List<String> patterns, SubscriptionOptions options, String name) {
+        this.broker = Objects.requireNonNull(broker, "broker");
+        this.options = Objects.requireNonNull(options, "options");
+        if (patterns == null || patterns.isEmpty()) {
+            throw new IllegalArgumentException("at least one routing-key pattern is required, e.g. order.created.*");
+        }
+        for (String p : patterns) {
+            RoutingKey.validate(p);
+        }
+        this.patterns = List.copyOf(patterns);
+        if (name == null || name.isBlank()) {
+            throw new IllegalArgumentException("subscriber name is required (it names the consumer and its inbox)");
+        }
+        this.name = name;
+        this.republisher = new ConfirmingChannel(broker);
+    }
+
+    /** Consumes with {@code handler} until {@link #close()}; blocks the calling thread. */
+    public void subscribe(MessageHandler handler) throws IOException, InterruptedException {
+        start(handler);
+        closed.await();
+    }
+
+    /** As {@link #subscribe(MessageHandler)}, binding each body to {@code type} with Jackson. */
+    public <T> void subscribe(Class<T> type, TypedMessageHandler<T> handler) throws IOException, InterruptedException {
+        start(type, handler);
+        closed.await();
+    }
+
+    /** Effectively-once: as {@link #subscribe(MessageHandler)}, with the handler inside a transaction and the inbox. */
+    public void subscribeTransactional(DataSource dataSource, TransactionalHandler handler)
+            throws IOException, InterruptedException {
+        startTransactional(dataSource, handler);
+        closed.await();
+    }
+
+    /** Declares the topology and starts consuming; returns at once. */
+    public void start(MessageHandler handler) throws IOException {
+        Objects.requireNonNull(handler, "handler");
+        begin((headers, body, props) -> handler.handle(headers, parse(body)));
+    }
+
+    public <T> void start(Class<T> type, TypedMessageHandler<T> handler) throws IOException {
+        Objects.requireNonNull(handler, "handler");
+        begin((headers, body, props) -> {
+            T value;
+            try {
+                value = JSON.treeToValue(parse(body), type);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new BadMessageException("body does not bind to " + type.getName() + ": "
+                        + e.getOriginalMessage(), e);
+            }
+            handler.handle(headers, value);
+        });
+    }
+
+    public void startTransactional(DataSource dataSource, TransactionalHandler handler) throws IOException {
+        Objects.requireNonNull(handler, "handler");
+        Inbox inbox = new Inbox(dataSource, name);
+        begin((headers, body, props) -> {
+            String messageId = props.getMessageId();
+            if (messageId == null || messageId.isBlank()) {
+                throw new BadMessageException("message has no message-id; a transactional subscription"
+                        + " deduplicates by message id and cannot take it", null);
+            }
+            JsonNode json = parse(body);
+            try (Connection c = dataSource.getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    if (!inbox.record(c, messageId)) {
+                        c.rollback();
+                        LOG.debug("{}: message {} already processed; acknowledging the duplicate", name, messageId);
+                        return;
+                    }
+                    handler.handle(headers, json, c);
+                    c.commit();
+                } catch (Throwable t) {
+                    c.rollback();
+                    throw t;
+                }
+            }
+        });
+        housekeeping().scheduleWithFixedDelay(() -> inbox.clean(options.inboxRetention()), 0, 1, TimeUnit.HOURS);
+    }
+
+    private synchronized ScheduledExecutorService housekeeping() {
+        if (housekeeping == null) {
+            housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "subscriber-" + name + "-housekeeping");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return housekeeping;
+    }
+
+    private synchronized void begin(Processor processor) throws IOException {
+        if (!channels.isEmpty()) {
+            throw new IllegalStateException("subscriber " + name + " is already started");
+        }
+        Channel setup = broker.createChannel();
+        try {
+            declareTopology(setup);
+        } finally {
+            closeQuietly(setup);
+        }
+        for (int i = 0; i < options.concurrency(); i++) {
+            Channel channel = broker.createChannel();
+            channel.basicQos(options.prefetch());
+            String tag = channel.basicConsume(options.queue(), false, name + "-" + i + "-" + UUID.randomUUID(),
+                    new Consumer(channel, processor));
+            channels.add(channel);
+            consumerTags.put(channel, tag);
+        }
+        LOG.info("Subscriber {} consuming queue {} ({}) bound to {}", name, options.queue(), options, patterns);
+    }
+
+    private void declareTopology(Channel channel) throws IOException {
+        Topology.declareUnrouted(channel);
+        Topology.declareDeadLetters(channel);
+        Map<String, Object> args = new HashMap<>();
+        args.put("x-dead-letter-exchange", Topology.DLX);
+        if (options.queueType() == SubscriptionOptions.QueueType.QUORUM) {
+            args.put("x-queue-type", "quorum");
+            if (options.deliveryLimit() > 0) {
+                args.put("x-delivery-limit", options.deliveryLimit());
+            }
+        }
+        if (options.messageTtl() != null) {
+            args.put("x-message-ttl", options.messageTtl().toMillis());
+        }
+        channel.queueDeclare(options.queue(), true, false, false, args);
+        for (String pattern : patterns) {
+            String exchange = RoutingKey.exchangeOf(pattern);
+            Topology.declareEventExchange(channel, exchange);
+            channel.queueBind(options.queue(), exchange, pattern);
+        }
+    }
+
+    /** The retry queue for {@code delay}: its TTL dead-letters each message back into the work queue. */
+    private String retryQueue(Duration delay) throws IOException {
+        long millis = Math.max(1, delay.toMillis());
+        String queue = options.queue() + ".retry." + millis;
+        if (declaredRetryQueues.add(millis)) {
+            try {
+                republisher.withChannel(ch -> ch.queueDeclare(queue, true, false, false, Map.of(
+                        "x-message-ttl", millis,
+                        "x-dead-letter-exchange", "",
+                        "x-dead-letter-routing-key", options.queue())));
+            } catch (IOException e) {
+                declaredRetryQueues.remove(millis);
+                throw e;
+            }
+        }
+        return queue;
+    }
+
+    private final class Consumer extends DefaultConsumer {
+        private final Processor processor;
+
+        Consumer(Channel channel, Processor processor) {
+            super(channel);
+            this.processor = processor;
+        }
+
+        @Override
+        public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+            running.incrementAndGet();
+            try {
+                handle(getChannel(), envelope, props, body, processor);
+            } finally {
+                if (running.decrementAndGet() == 0) {
+                    synchronized (running) {
+                        running.notifyAll();
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void handleCancel(String consumerTag) {
+            LOG.warn("Subscriber {}: RabbitMQ cancelled consumer {} (was queue {} deleted?)", name, consumerTag, options.queue());
+        }
+
+        @Override
+        public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
+            if (!closing && !sig.isInitiatedByApplication()) {
+                LOG.warn("Subscriber {}: channel closed ({}); unacknowledged messages will be redelivered",
+                        name, sig.getMessage());
+            }
+        }
+    }
+
+    private void handle(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, Processor processor) {
+        Map<String, Object> headers = AmqpValues.handlerHeaders(envelope, props);
+        int retries = AmqpValues.intHeader(headers, Headers.RETRY_COUNT);
+        long tag = envelope.getDeliveryTag();
+        try {
+            try {
+                processor.process(headers, body, props);
+                channel.basicAck(tag, false);
+            } catch (RetryException e) {
+                retryOrExhaust(channel, envelope, props, body, retries, e, e.delay());
+            } catch (BadMessageException e) {
+                deadLetter(channel, envelope, props, body, retries, "rejected", e);
+            } catch (Exception e) {
+                if (options.retryAllExceptions()) {
+                    retryOrExhaust(channel, envelope, props, body, retries, e, null);
+                } else {
+                    LOG.warn("Subscriber {}: handler failed on message {} ({}); dead-lettering it",
+                            name, props.getMessageId(), e.toString());
+                    deadLetter(channel, envelope, props, body, retries, "rejected", e);
+                }
+            }
+        } catch (IOException | AlreadyClosedException e) {
+            // Not acknowledged: RabbitMQ redelivers it once the channel is back.
+            LOG.warn("Subscriber {}: could not settle message {} ({}); it will be redelivered",
+                    name, props.getMessageId(), e.getMessage());
+            try {
+                if (channel.isOpen()) {
+                    channel.basicNack(tag, false, true);
+                }
+            } catch (IOException | AlreadyClosedException ignored) {
+                // the broker requeues it when the channel closes
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void retryOrExhaust(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, int retries,
+                                Exception error, Duration askedDelay) throws IOException, InterruptedException {
+        if (retries >= options.maxRetries()) {
+            LOG.info("Subscriber {}: message {} failed after {} retries; dead-lettering it (retries_exhausted)",
+                    name, props.getMessageId(), retries);
+            deadLetter(channel, envelope, props, body, retries, "retries_exhausted", error);
+            return;
+        }
+        Duration delay = askedDelay != null ? askedDelay : options.backoffFor(retries + 1);
+        Map<String, Object> headers = forwardedHeaders(envelope, props);
+        headers.put(Headers.RETRY_COUNT, retries + 1);
+        headers.put(Headers.ERROR, describe(error));
+        republisher.publish("", retryQueue(delay), props.builder().headers(headers).build(), body);
+        channel.basicAck(envelope.getDeliveryTag(), false);
+        LOG.debug("Subscriber {}: message {} retry {} in {}", name, props.getMessageId(), retries + 1, delay);
+    }
+
+    private void deadLetter(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, int retries, String reason,
+                            Exception error) throws IOException, InterruptedException {
+        Map<String, Object> headers = forwardedHeaders(envelope, props);
+        headers.put(Headers.DEAD_LETTER_REASON, reason);
+        headers.put(Headers.DEAD_LETTER_QUEUE, options.queue());
+        headers.put(Headers.DEAD_LETTER_ID, UUID.randomUUID().toString());
+        headers.put(Headers.DEAD_LETTERED_AT, Instant.now().toString());
+        headers.put(Headers.RETRY_COUNT, retries);
+        headers.put(Headers.ERROR, describe(error));
+        String routingKey = String.valueOf(headers.get(Headers.ORIGINAL_ROUTING_KEY));
+        republisher.publish(Topology.DLX, routingKey, props.builder().headers(headers).build(), body);
+        channel.basicAck(envelope.getDeliveryTag(), false);
+    }
+
+    /** The message's own headers plus where it was first published. */
+    private static Map<String, Object> forwardedHeaders(Envelope envelope, AMQP.BasicProperties props) {
+        Map<String, Object> headers = props.getHeaders() == null ? new HashMap<>() : new HashMap<>(props.getHeaders());
+        headers.putIfAbsent(Headers.ORIGINAL_EXCHANGE, envelope.getExchange());
+        headers.putIfAbsent(Headers.ORIGINAL_ROUTING_KEY, envelope.getRoutingKey());
+        return headers;
+    }
+
+    private static JsonNode parse(byte[] body) throws BadMessageException {
+        try {
+            JsonNode node = JSON.readTree(body);
+            if (node == null || node.isMissingNode()) {
+                throw new BadMessageException("body is empty, not JSON", null);
+            }
+            return node;
+        } catch (IOException e) {
+            throw new BadMessageException("body is not valid JSON (" + e.getClass().getSimpleName() + ")", e);
+        }
+    }
+
+    private static String describe(Throwable error) {
+        String text = error.getClass().getName() + ": " + error.getMessage();
+        return text.length() <= MAX_ERROR_LENGTH ? text : text.substring(0, MAX_ERROR_LENGTH) + "...";
+    }
+
+    /** Stops taking messages, waits for running handlers (bounded), and closes the channels. */
+    @Override
+    public void close() {
+        closing = true;
+        List<Channel> open;
+        synchronized (this) {
+            open = new ArrayList<>(channels);
+        }
+        for (Channel channel : open) {
+            try {
+                if (channel.isOpen()) {
+                    channel.basicCancel(consumerTags.get(channel));
+                }
+            } catch (IOException | AlreadyClosedException ignored) {
+                // closing anyway
+            }
+        }
+        long deadline = System.currentTimeMillis() + options.closeTimeout().toMillis();
+        synchronized (running) {
+            while (running.get() > 0 && System.currentTimeMillis() < deadline) {
+                try {
+                    running.wait(Math.max(1, deadline - System.currentTimeMillis()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        if (running.get() > 0) {
+            LOG.warn("Subscriber {}: {} handlers still running after {}; their messages will be redelivered",
+                    name, running.get(), options.closeTimeout());
+        }
+        open.forEach(Subscriber::closeQuietly);
+        republisher.close();
+        if (housekeeping != null) {
+            housekeeping.shutdownNow();
+        }
+        closed.countDown();
+        LOG.info("Subscriber {} closed", name);
+    }
+
+    private static void closeQuietly(Channel channel) {
+        try {
+            if (channel.isOpen()) {
+                channel.close();
+            }
+        } catch (IOException | java.util.concurrent.TimeoutException | AlreadyClosedException ignored) {
+            // closing anyway
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package dev.outbox.sdk;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a subscription consumes: its queue and the queue's shape, prefetch, concurrency, retries
+ * and their backoff. Immutable; each {@code with...} returns a validated copy.
+ *
+ * <pre>{@code
+ * SubscriptionOptions.queue("restapi_orderx").prefetch(50).maxRetries(5)
+ *         .backoff(Duration.ofSeconds(1), 2.0).messageTtl(Duration.ofHours(1))
+ * }</pre>
+ */
+public final class SubscriptionOptions {
+
+    /** RabbitMQ's queue types: quorum (replicated, the default) or classic. */
+    public enum QueueType { QUORUM, CLASSIC }
+
+    private final String queue;
+    private final int prefetch;
+    private final int concurrency;
+    private final int maxRetries;
+    private final Duration initialBackoff;
+    private final double backoffMultiplier;
+    private final Duration maxBackoff;
+    private final Duration messageTtl;
+    private final QueueType queueType;
+    private final int deliveryLimit;
+    private final boolean retryAllExceptions;
+    private final Duration closeTimeout;
+    private final Duration inboxRetention;
+
+    private SubscriptionOptions(String queue, int prefetch, int concurrency, int maxRetries, Duration initialBackoff,
+                                double backoffMultiplier, Duration maxBackoff, Duration messageTtl, QueueType queueType,
+                                int deliveryLimit, boolean retryAllExceptions, Duration closeTimeout, Duration inboxRetention) {
+        this.queue = validQueue(queue);
+        this.prefetch = within("prefetch", prefetch, 1, 65_535);
+        this.concurrency = within("concurrency", concurrency, 1, 64);
+        this.maxRetries = within("maxRetries", maxRetries, 0, 1000);
+        this.initialBackoff = positive("backoff", initialBackoff);
+        if (backoffMultiplier < 1.0 || backoffMultiplier > 10.0) {
+            throw new IllegalArgumentException("backoff multiplier must be 1.0 .. 10.0 (was " + backoffMultiplier + ")");
+        }
+        this.backoffMultiplier = backoffMultiplier;
+        this.maxBackoff = positive("maxBackoff", maxBackoff);
+        this.messageTtl = messageTtl == null ? null : positive("messageTtl", messageTtl);
+        this.queueType = Objects.requireNonNull(queueType, "queueType");
+        this.deliveryLimit = within("deliveryLimit", deliveryLimit, 0, 10_000);
+        this.retryAllExceptions = retryAllExceptions;
+        this.closeTimeout = positive("closeTimeout", closeTimeout);
+        this.inboxRetention = positive("inboxRetention", inboxRetention);
+    }
+
+    /**
+     * Defaults: prefetch 50, one consumer, 5 retries with backoff 1 s doubling (1, 2, 4, 8, 16 s,
+     * at most 1 h), no TTL, a quorum queue with delivery limit 20 (the backstop against a
+     * handler that kills its process on every delivery), other exceptions dead-lettered at once,
+     * close waits 30 s for running handlers, inbox rows kept 7 days.
+     */
+    public static SubscriptionOptions queue(String queue) {
+        return new SubscriptionOptions(queue, 50, 1, 5, Duration.ofSeconds(1), 2.0, Duration.ofHours(1), null,
+                QueueType.QUORUM, 20, false, Duration.ofSeconds(30), Duration.ofDays(7));
+    }
+
+    public SubscriptionOptions prefetch(int prefetch) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    /** Consumers (each on its own channel with its own prefetch) handling messages in parallel. */
+    public SubscriptionOptions concurrency(int consumers) {
+        return new SubscriptionOptions(queue, prefetch, consumers, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    /** Retries before a message is dead-lettered with reason retries_exhausted (deliveries = retries + 1). */
+    public SubscriptionOptions maxRetries(int retries) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, retries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    /** Delay before retry n (1-based): {@code initial * multiplier^(n-1)}, capped at the max backoff. */
+    public SubscriptionOptions backoff(Duration initial, double multiplier) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initial, multiplier,
+                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    public SubscriptionOptions maxBackoff(Duration max) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                max, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    /** Per-queue message TTL: a message waiting longer is dead-lettered by RabbitMQ with reason expired. */
+    public SubscriptionOptions messageTtl(Duration ttl) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, ttl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    public SubscriptionOptions queueType(QueueType type) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, type, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    /** Quorum queues only: deliveries after which RabbitMQ dead-letters a message (reason delivery_limit); 0 = none. */
+    public SubscriptionOptions deliveryLimit(int limit) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, queueType, limit, retryAllExceptions, closeTimeout, inboxRetention);
+    }
+
+    /** Treat every exception like {@link RetryException} instead of dead-lettering at once. */
+    public SubscriptionOptions retryAllExceptions(boolean retry) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, queueType, deliveryLimit, retry, closeTimeout, inboxRetention);
+    }
+
+    /** How long {@code close()} waits for running handlers. */
+    public SubscriptionOptions closeTimeout(Duration timeout) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, timeout, inboxRetention);
+    }
+
+    /** How long a transactional subscription remembers processed message ids. */
+    public SubscriptionOptions inboxRetention(Duration retention) {
+        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
+                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, retention);
+    }
+
+    /** The delay before retry {@code attempt} (1-based). */
+    public Duration backoffFor(int attempt) {
+        double millis = initialBackoff.toMillis() * Math.pow(backoffMultiplier, Math.max(0, attempt - 1));
+        return Duration.ofMillis((long) Math.min(millis, maxBackoff.toMillis()));
+    }
+
+    public String queue() {
+        return queue;
+    }
+
+    public int prefetch() {
+        return prefetch;
+    }
+
+    public int concurrency() {
+        return concurrency;
+    }
+
+    public int maxRetries() {
+        return maxRetries;
+    }
+
+    public Duration messageTtl() {
+        return messageTtl;
+    }
+
+    public QueueType queueType() {
+        return queueType;
+    }
+
+    public int deliveryLimit() {
+        return deliveryLimit;
+    }
+
+    public boolean retryAllExceptions() {
+        return retryAllExceptions;
+    }
+
+    public Duration closeTimeout() {
+        return closeTimeout;
+    }
+
+    public Duration inboxRetention() {
+        return inboxRetention;
+    }
+
+    private static String validQueue(String queue) {
+        if (queue == null || queue.isBlank()) {
+            throw new IllegalArgumentException("queue name is required");
+        }
+        if (queue.getBytes(StandardCharsets.UTF_8).length > 200) {
+            // Retry queues append ".retry.<millis>", and AMQP names stop at 255 bytes.
+            throw new IllegalArgumentException("queue name must be at most 200 bytes (was " + queue.length() + " characters)");
+        }
+        if (queue.startsWith("amq.")) {
+            throw new IllegalArgumentException("queue names starting with amq. are reserved by RabbitMQ (was " + queue + ")");
+        }
+        return queue;
+    }
+
+    private static int within(String name, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(name + " must be " + min + ".." + max + " (was " + value + ")");
+        }
+        return value;
+    }
+
+    private static Duration positive(String name, Duration value) {
+        if (value == null || value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(name + " must be a positive duration (was " + value + ")");
+        }
+        return value;
+    }
+
+    @Override
+    public String toString() {
+        return "SubscriptionOptions[queue=" + queue + ", type=" + queueType + ", prefetch=" + prefetch
+                + ", concurrency=" + concurrency + ", maxRetries=" + maxRetries + ", ttl=" + messageTtl + "]";
+    }
+}

@@ -1,0 +1,270 @@
+package dev.outbox.sdk.deadletter;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import dev.outbox.sdk.Broker;
+import dev.outbox.sdk.Headers;
+import dev.outbox.sdk.wire.AmqpValues;
+import dev.outbox.sdk.wire.Topology;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stores every dead letter in the {@code dead_letters} table: it consumes the queue
+ * {@code dead_letters} (bound to {@code DLX} with {@code #}) and the relay's {@code unrouted}
+ * queue (reason {@code unroutable}), inserts one row per message, and acknowledges only after
+ * the insert committed. A redelivered copy of a message already stored (the capture died
+ * between commit and ack) does not create a second row. While the database is down, messages
+ * stay in the queue.
+ */
+public final class DeadLetterCapture implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeadLetterCapture.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> KNOWN_REASONS = Set.of("rejected", "expired", "maxlen", "delivery_limit",
+            "retries_exhausted", "unroutable", "relay_error");
+
+    private final Broker broker;
+    private final DataSource dataSource;
+    private final List<Channel> channels = new ArrayList<>();
+
+    public DeadLetterCapture(Broker broker, DataSource dataSource) {
+        this.broker = broker;
+        this.dataSource = dataSource;
+    }
+
+    /** Declares DLX, dead_letters and unrouted (idempotently) and starts consuming both queues. */
+    public synchronized void start() throws IOException {
+        for (String queue : List.of(Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED)) {
+            Channel channel = broker.createChannel();
+            Topology.declareDeadLetters(channel);
+            Topology.declareUnrouted(channel);
+            channel.basicQos(100);
+            boolean unrouted = queue.equals(Topology.UNROUTED);
+            channel.basicConsume(queue, false, "dead-letter-capture", new DefaultConsumer(channel) {
+                @Override
+                public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
+                    capture(getChannel(), envelope, props, body, unrouted);
+                }
+            });
+            channels.add(channel);
+        }
+        LOG.info("Capturing dead letters from queues {} and {} into table dead_letters",
+                Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED);
+    }
+
+    private void capture(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
+        long backoff = 200;
+        while (channel.isOpen()) {
+            try {
+                boolean inserted = insert(row(envelope, props, body, unrouted));
+                channel.basicAck(envelope.getDeliveryTag(), false);
+                if (inserted) {
+                    LOG.debug("Captured dead letter of message {}", props.getMessageId());
+                }
+                return;
+            } catch (SQLException e) {
+                LOG.warn("Cannot store dead letter of message {} ({}); retrying in {} ms, it stays in the queue meanwhile",
+                        props.getMessageId(), e.getMessage(), backoff);
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                backoff = Math.min(10_000, backoff * 2);
+            } catch (IOException | AlreadyClosedException e) {
+                LOG.warn("Dead letter of message {} stored but not acknowledged ({}); its redelivery will be"
+                        + " recognised and not stored twice", props.getMessageId(), e.getMessage());
+                return;
+            }
+        }
+    }
+
+    /** The columns of one dead letter. Package-private for tests. */
+    record Row(String messageId, String exchange, String routingKey, String queue, String reason, int retryCount,
+               String lastError, String headersJson, String propertiesJson, byte[] body, String bodyJson,
+               Instant deadLetteredAt, String dedupeKey) {
+    }
+
+    static Row row(Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
+        Map<String, Object> headers = AmqpValues.headers(props);
+        Map<String, Object> death = firstDeath(headers);
+        String reason;
+        if (unrouted) {
+            reason = "unroutable";
+        } else if (headers.get(Headers.DEAD_LETTER_REASON) != null) {
+            reason = headers.get(Headers.DEAD_LETTER_REASON).toString();
+        } else if (headers.get("x-first-death-reason") != null) {
+            reason = headers.get("x-first-death-reason").toString();
+        } else if (death.get("reason") != null) {
+            reason = death.get("reason").toString();
+        } else {
+            reason = "rejected";
+        }
+        if (!KNOWN_REASONS.contains(reason)) {
+            reason = "rejected";
+        }
+        String queue = unrouted ? Topology.UNROUTED
+                : firstNonNull(headers.get(Headers.DEAD_LETTER_QUEUE), headers.get("x-first-death-queue"), death.get("queue"));
+        String exchange = firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), headers.get("x-first-death-exchange"),
+                death.get("exchange"), envelope.getExchange());
+        Object deathKeys = death.get("routing-keys");
+        String deathKey = deathKeys instanceof List<?> keys && !keys.isEmpty() ? String.valueOf(keys.get(0)) : null;
+        String routingKey = firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), deathKey, envelope.getRoutingKey());
+        int retries = AmqpValues.intHeader(headers, Headers.RETRY_COUNT);
+        Object error = headers.get(Headers.ERROR);
+        Instant deadAt = parseInstant(headers.get(Headers.DEAD_LETTERED_AT));
+        if (deadAt == null && death.get("time") instanceof Instant t) {
+            deadAt = t;
+        }
+        if (deadAt == null) {
+            deadAt = Instant.now();
+        }
+        String bodyJson = null;
+        try {
+            JsonNode parsed = JSON.readTree(body);
+            bodyJson = parsed == null || parsed.isMissingNode() ? null : parsed.toString();
+        } catch (IOException notJson) {
+            // kept as bytes only
+        }
+        String messageId = props.getMessageId();
+        String dedupe;
+        if (headers.get(Headers.DEAD_LETTER_ID) != null) {
+            dedupe = "id:" + headers.get(Headers.DEAD_LETTER_ID);
+        } else {
+            // One death of one message: the same message dying again (after a replay, or later
+            // in another queue) differs in queue, reason, death count, time or replay count.
+            dedupe = "h:" + sha256(String.join("|", String.valueOf(messageId == null ? sha256(body) : messageId),
+                    String.valueOf(queue), reason, String.valueOf(death.get("count")), String.valueOf(death.get("time")),
+                    String.valueOf(headers.get(Headers.REPLAY_COUNT)), String.valueOf(retries)));
+        }
+        return new Row(messageId, exchange, routingKey, queue, reason, retries, error == null ? null : error.toString(),
+                toJson(AmqpValues.jsonSafe(props.getHeaders() == null ? Map.of() : props.getHeaders())),
+                toJson(properties(props)), body, bodyJson, deadAt, dedupe);
+    }
+
+    private static Map<String, Object> properties(AMQP.BasicProperties props) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        putIfSet(p, "message-id", props.getMessageId());
+        putIfSet(p, "app-id", props.getAppId());
+        putIfSet(p, "content-type", props.getContentType());
+        putIfSet(p, "correlation-id", props.getCorrelationId());
+        putIfSet(p, "type", props.getType());
+        putIfSet(p, "delivery-mode", props.getDeliveryMode());
+        putIfSet(p, "timestamp", props.getTimestamp() == null ? null : props.getTimestamp().toInstant().toString());
+        return p;
+    }
+
+    private boolean insert(Row r) throws SQLException {
+        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO dead_letters (message_id, exchange, routing_key, queue, reason, retry_count, last_error,"
+                        + " headers, properties, body, body_json, dead_lettered_at, dedupe_key)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?)"
+                        + " ON CONFLICT (dedupe_key) DO NOTHING")) {
+            ps.setString(1, r.messageId());
+            ps.setString(2, r.exchange());
+            ps.setString(3, r.routingKey());
+            ps.setString(4, r.queue());
+            ps.setString(5, r.reason());
+            ps.setInt(6, r.retryCount());
+            ps.setString(7, r.lastError());
+            ps.setString(8, r.headersJson());
+            ps.setString(9, r.propertiesJson());
+            ps.setBytes(10, r.body());
+            ps.setString(11, r.bodyJson());
+            ps.setTimestamp(12, Timestamp.from(r.deadLetteredAt()));
+            ps.setString(13, r.dedupeKey());
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> firstDeath(Map<String, Object> headers) {
+        if (headers.get("x-death") instanceof List<?> deaths && !deaths.isEmpty() && deaths.get(0) instanceof Map<?, ?> m) {
+            return (Map<String, Object>) m;
+        }
+        return Map.of();
+    }
+
+    private static String firstNonNull(Object... values) {
+        for (Object v : values) {
+            if (v != null) {
+                return v.toString();
+            }
+        }
+        return null;
+    }
+
+    private static Instant parseInstant(Object value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            return Instant.parse(value.toString());
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void putIfSet(Map<String, Object> map, String key, Object value) {
+        if (value != null) {
+            map.put(key, value);
+        }
+    }
+
+    private static String toJson(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (IOException e) {
+            return "{}";
+        }
+    }
+
+    private static String sha256(String text) {
+        return sha256(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Channel channel : channels) {
+            try {
+                if (channel.isOpen()) {
+                    channel.close();
+                }
+            } catch (IOException | java.util.concurrent.TimeoutException | AlreadyClosedException ignored) {
+                // closing anyway
+            }
+        }
+        channels.clear();
+    }
+}

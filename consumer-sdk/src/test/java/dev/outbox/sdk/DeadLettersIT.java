@@ -1,0 +1,119 @@
+package dev.outbox.sdk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.AMQP;
+import dev.outbox.sdk.deadletter.DeadLetter;
+import dev.outbox.sdk.deadletter.DeadLetters;
+import dev.outbox.sdk.wire.Topology;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class DeadLettersIT {
+
+    private static SdkEnvironment env;
+    private static Publisher publisher;
+    private static DeadLetters deadLetters;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        env = new SdkEnvironment("dead_letters");
+        publisher = new Publisher(env.broker);
+        deadLetters = new DeadLetters(env.db.dataSource(), env.broker);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (deadLetters != null) {
+            deadLetters.close();
+        }
+        if (publisher != null) {
+            publisher.close();
+        }
+        if (env != null) {
+            env.close();
+        }
+    }
+
+    @Test
+    void replayedDeadLetterReachesAHealthySubscriberOnceAndIsMarkedReplayed() throws Exception {
+        AtomicBoolean healthy = new AtomicBoolean(false);
+        Map<String, Integer> processed = new ConcurrentHashMap<>();
+        try (Subscriber s = new Subscriber(env.broker, "replay.x", SubscriptionOptions.queue("replay_q").maxRetries(0), "replayer")) {
+            s.start((h, body) -> {
+                if (!healthy.get()) {
+                    throw new IllegalStateException("downstream is down");
+                }
+                processed.merge((String) h.get("message-id"), 1, Integer::sum);
+                assertThat(h.get("routing-key")).isEqualTo("replay.x");
+            });
+            String id = publisher.send("{\"n\":7}", "replay.x");
+            await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = '" + id + "'") == 1);
+            DeadLetter captured = deadLetters.list(new DeadLetters.Filter("replay_q", "rejected", "new", 10)).get(0);
+            assertThat(captured.messageId()).isEqualTo(id);
+            assertThat(captured.bodyJson().get("n").asInt()).isEqualTo(7);
+            assertThat(captured.properties().get("message-id").asText()).isEqualTo(id);
+
+            healthy.set(true);
+            deadLetters.replay(captured.id());
+            await().atMost(Duration.ofSeconds(15)).until(() -> processed.getOrDefault(id, 0) == 1);
+            DeadLetter after = deadLetters.show(captured.id()).orElseThrow();
+            assertThat(after.status()).isEqualTo("replayed");
+            assertThat(after.replayedAt()).isNotNull();
+            Thread.sleep(500);
+            assertThat(processed.get(id)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void unroutableMessagesAreCapturedAndReplayedToTheirExchangeOnceBound() throws Exception {
+        String id = publisher.send("{}", "lonely.created");   // no queue bound: alternate exchange -> unrouted
+        await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = '" + id + "'") == 1);
+        DeadLetter d = deadLetters.list(new DeadLetters.Filter("unrouted", "unroutable", null, 10)).stream()
+                .filter(x -> id.equals(x.messageId())).findFirst().orElseThrow();
+        assertThat(d.exchange()).isEqualTo("lonely");
+        assertThat(d.routingKey()).isEqualTo("lonely.created");
+
+        Map<String, Integer> got = new ConcurrentHashMap<>();
+        try (Subscriber s = new Subscriber(env.broker, "lonely.*", SubscriptionOptions.queue("lonely_q"), "lonely")) {
+            s.start((h, body) -> got.merge((String) h.get("message-id"), 1, Integer::sum));
+            assertThat(deadLetters.replay(List.of(d.id()))).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(15)).until(() -> got.getOrDefault(id, 0) == 1);
+        }
+    }
+
+    @Test
+    void aRedeliveredCopyOfTheSameDeadLetterIsStoredOnce() throws Exception {
+        AMQP.BasicProperties props = new AMQP.BasicProperties.Builder().messageId("dup-1").headers(Map.of(
+                Headers.DEAD_LETTER_ID, "fixed-id", Headers.DEAD_LETTER_REASON, "rejected",
+                Headers.DEAD_LETTER_QUEUE, "somewhere")).build();
+        for (int i = 0; i < 3; i++) {
+            env.publishRaw(Topology.DLX, "dup.x", props, "{}".getBytes(StandardCharsets.UTF_8));
+        }
+        String marker = "marker-" + System.nanoTime();
+        env.publishRaw(Topology.DLX, "dup.x", new AMQP.BasicProperties.Builder().messageId(marker).build(),
+                "{}".getBytes(StandardCharsets.UTF_8));
+        await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = '" + marker + "'") == 1);
+        assertThat(env.deadLetters("message_id = 'dup-1'")).isEqualTo(1);
+    }
+
+    @Test
+    void discardMarksRowsAndReplayOfAnUnknownIdFails() throws Exception {
+        String id = publisher.send("{}", "nobody.discard");
+        await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = '" + id + "'") == 1);
+        long rowId = deadLetters.list(new DeadLetters.Filter("unrouted", null, "new", 1000)).stream()
+                .filter(x -> id.equals(x.messageId())).findFirst().orElseThrow().id();
+        assertThat(deadLetters.discard(List.of(rowId))).isEqualTo(1);
+        assertThat(deadLetters.show(rowId).orElseThrow().status()).isEqualTo("discarded");
+        assertThatThrownBy(() -> deadLetters.replay(999_999_999L)).hasMessageContaining("no dead letter with id 999999999");
+    }
+}

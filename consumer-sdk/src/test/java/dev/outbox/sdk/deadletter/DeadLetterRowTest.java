@@ -1,0 +1,72 @@
+package dev.outbox.sdk.deadletter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Envelope;
+import java.nio.charset.StandardCharsets;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** How a captured message becomes a row: reason, queue, original exchange and key, dedupe key. */
+class DeadLetterRowTest {
+
+    private static final byte[] BODY = "{\"a\":1}".getBytes(StandardCharsets.UTF_8);
+
+    private static AMQP.BasicProperties props(String id, Map<String, Object> headers) {
+        return new AMQP.BasicProperties.Builder().messageId(id).headers(headers).build();
+    }
+
+    private static Map<String, Object> death(String reason, String queue, long count) {
+        return Map.of("reason", reason, "queue", queue, "exchange", "order", "count", count,
+                "routing-keys", List.of("order.created"), "time", new Date(1_700_000_000_000L));
+    }
+
+    @Test
+    void brokerDeathsAreReadFromXDeath() {
+        var row = DeadLetterCapture.row(new Envelope(1, false, "DLX", "order.created"),
+                props("m-1", Map.of("x-death", List.of(death("expired", "orders_q", 1)))), BODY, false);
+        assertThat(row.reason()).isEqualTo("expired");
+        assertThat(row.queue()).isEqualTo("orders_q");
+        assertThat(row.exchange()).isEqualTo("order");
+        assertThat(row.routingKey()).isEqualTo("order.created");
+        assertThat(row.bodyJson()).isEqualTo("{\"a\":1}");
+        assertThat(row.deadLetteredAt().toEpochMilli()).isEqualTo(1_700_000_000_000L);
+    }
+
+    @Test
+    void ourOwnHeadersWinAndTheirIdDeduplicates() {
+        var headers = Map.<String, Object>of("dead-letter-reason", "retries_exhausted", "dead-letter-queue", "q1",
+                "dead-letter-id", "abc", "retry-count", 5, "error", "boom", "original-exchange", "order",
+                "original-routing-key", "order.paid");
+        var row = DeadLetterCapture.row(new Envelope(1, true, "DLX", "order.paid"), props("m-2", headers), BODY, false);
+        assertThat(row.reason()).isEqualTo("retries_exhausted");
+        assertThat(row.retryCount()).isEqualTo(5);
+        assertThat(row.lastError()).isEqualTo("boom");
+        assertThat(row.dedupeKey()).isEqualTo("id:abc");
+    }
+
+    @Test
+    void theSameDeathGivesTheSameKeyAndAnotherDeathAnother() {
+        var first = DeadLetterCapture.row(new Envelope(1, false, "DLX", "k.x"),
+                props("m-3", Map.of("x-death", List.of(death("rejected", "q", 1)))), BODY, false);
+        var redelivered = DeadLetterCapture.row(new Envelope(2, true, "DLX", "k.x"),
+                props("m-3", Map.of("x-death", List.of(death("rejected", "q", 1)))), BODY, false);
+        var afterReplay = DeadLetterCapture.row(new Envelope(3, false, "DLX", "k.x"),
+                props("m-3", Map.of("x-death", List.of(death("rejected", "q", 1)), "replay-count", 1)), BODY, false);
+        assertThat(redelivered.dedupeKey()).isEqualTo(first.dedupeKey());
+        assertThat(afterReplay.dedupeKey()).isNotEqualTo(first.dedupeKey());
+    }
+
+    @Test
+    void unroutedMessagesAreUnroutableAndNonJsonBodiesStayBytes() {
+        var row = DeadLetterCapture.row(new Envelope(1, false, "lonely", "lonely.created"), props("m-4", null),
+                "not json".getBytes(StandardCharsets.UTF_8), true);
+        assertThat(row.reason()).isEqualTo("unroutable");
+        assertThat(row.queue()).isEqualTo("unrouted");
+        assertThat(row.exchange()).isEqualTo("lonely");
+        assertThat(row.bodyJson()).isNull();
+    }
+}
