@@ -65,6 +65,9 @@ public final class Relay {
             http.start();
             LOG.info("Health and metrics on http://0.0.0.0:{}/health/ready and /metrics", http.port());
             maintenance.scheduleWithFixedDelay(slotMonitor::measure, 0, 10, TimeUnit.SECONDS);
+            if (config.captureDeadLetters()) {
+                maintenance.scheduleWithFixedDelay(this::startCaptureOnce, 1, 5, TimeUnit.SECONDS);
+            }
             maintenance.scheduleWithFixedDelay(publisher::reconnectIfIdle, 0, 1, TimeUnit.SECONDS);
             maintenance.scheduleWithFixedDelay(() -> {
                 OutboxStream current = stream;
@@ -73,6 +76,7 @@ public final class Relay {
             streamUntilStopped();
         } finally {
             maintenance.shutdownNow();
+            stopCapture();
             slotMonitor.close();
             publisher.close();
             stopped.countDown();
@@ -133,6 +137,39 @@ public final class Relay {
         }
     }
 
+    private volatile dev.outbox.sdk.Broker captureBroker;
+    private volatile dev.outbox.sdk.deadletter.DeadLetterCapture capture;
+    private volatile boolean schemaReady;
+
+    /** Starts the dead-letter capture once the schema exists and the broker answers; its connection then recovers by itself. */
+    private void startCaptureOnce() {
+        if (capture != null || !schemaReady || stopping) {
+            return;
+        }
+        try {
+            captureBroker = dev.outbox.sdk.Broker.connect(config.brokerConfig("capture"));
+            dev.outbox.sdk.deadletter.DeadLetterCapture c =
+                    new dev.outbox.sdk.deadletter.DeadLetterCapture(captureBroker, database.dataSource());
+            c.start();
+            capture = c;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Dead-letter capture not started yet ({}); retrying", e.getMessage());
+            if (captureBroker != null) {
+                captureBroker.close();
+                captureBroker = null;
+            }
+        }
+    }
+
+    private void stopCapture() {
+        if (capture != null) {
+            capture.close();
+        }
+        if (captureBroker != null) {
+            captureBroker.close();
+        }
+    }
+
     /** Wrong credentials stop the relay at once; an unreachable broker is waited for by the publisher. */
     private void checkBroker(BrokerConnector connector) {
         try {
@@ -151,6 +188,7 @@ public final class Relay {
                 Migrations.apply(database.dataSource(), "public".equals(config.dbSchema()) ? null : config.dbSchema());
             }
             checks.checkTable(c);
+            schemaReady = true;
             checks.checkSlot(c);
         }
     }

@@ -25,6 +25,9 @@ final class RelayEnv {
         env.put("RELAY_APP_ID", "it-relay");
         env.put("RELAY_HTTP_PORT", Integer.toString(freePort()));
         env.put("RELAY_HEARTBEAT_INTERVAL_MS", "1000");
+        // The dead_letters and unrouted queues are shared in the default virtual host: tests that
+        // need the capture turn it on in a virtual host of their own.
+        env.put("RELAY_CAPTURE_DEAD_LETTERS", "false");
         return env;
     }
 

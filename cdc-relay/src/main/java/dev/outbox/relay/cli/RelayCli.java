@@ -21,9 +21,10 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "cdc-relay", mixinStandardHelpOptions = true, version = "cdc-relay 0.1.0",
         description = "Streams committed rows of the events table from the PostgreSQL WAL to RabbitMQ.",
-        subcommands = {RelayCli.Run.class, RelayCli.Migrate.class, RelayCli.ResetOffsets.class, RelayCli.Health.class},
+        subcommands = {RelayCli.Run.class, RelayCli.Migrate.class, StatusCommand.class, DeadLettersCommand.class, TailCommand.class,
+            PublishCommand.class, RepublishCommand.class, RelayCli.ResetOffsets.class, RelayCli.Health.class},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:done", "1:unexpected failure", "2:invalid configuration (the message names the variable)",
+        exitCodeList = {"0:done", "1:unexpected failure", "2:invalid configuration or input (the message names the variable)",
                 "3:the environment needs a change (the message says what)"})
 public final class RelayCli implements Callable<Integer> {
 
@@ -45,6 +46,10 @@ public final class RelayCli implements Callable<Integer> {
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new RelayCli());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof dev.outbox.db.InvalidEventException) {
+                System.err.println("cdc-relay: invalid input: " + e.getMessage());
+                return CONFIG_ERROR;
+            }
             if (e instanceof ConfigException) {
                 System.err.println("cdc-relay: invalid configuration: " + e.getMessage());
                 return CONFIG_ERROR;

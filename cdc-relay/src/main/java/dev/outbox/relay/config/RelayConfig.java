@@ -38,6 +38,7 @@ public record RelayConfig(
         Duration heartbeatInterval,
         int maxMessageBytes,
         Duration shutdownTimeout,
+        boolean captureDeadLetters,
         String logLevel,
         String logFormat) {
 
@@ -106,6 +107,7 @@ public record RelayConfig(
                 Duration.ofMillis(intIn(Setting.HEARTBEAT_INTERVAL_MS, raw.get(Setting.HEARTBEAT_INTERVAL_MS), 0, 3_600_000)),
                 intIn(Setting.MAX_MESSAGE_BYTES, raw.get(Setting.MAX_MESSAGE_BYTES), 1024, 536_870_912),
                 Duration.ofMillis(intIn(Setting.SHUTDOWN_TIMEOUT_MS, raw.get(Setting.SHUTDOWN_TIMEOUT_MS), 0, 3_600_000)),
+                bool(Setting.CAPTURE_DEAD_LETTERS, raw.get(Setting.CAPTURE_DEAD_LETTERS)),
                 logLevel,
                 logFormat)
                 .checkedAgainstEachOther();
@@ -212,6 +214,11 @@ public record RelayConfig(
     private static ConfigException bad(Setting s, String rule, String value) {
         String shown = s.secret() ? "<masked>" : value;
         return new ConfigException(s.variable() + " " + rule + " (was " + shown + ")");
+    }
+
+    /** The SDK's view of the broker: same URI, addresses and app id. */
+    public dev.outbox.sdk.BrokerConfig brokerConfig(String purpose) {
+        return new dev.outbox.sdk.BrokerConfig(rabbitUri.reveal(), rabbitAddresses, appId + "-" + purpose);
     }
 
     /** Connection settings for log lines: no secrets. */

@@ -32,6 +32,8 @@ public enum Setting {
     MAX_MESSAGE_BYTES("RELAY_MAX_MESSAGE_BYTES", "134217728",
             "Largest body the broker accepts (RabbitMQ max_message_size); a larger event goes to DLX as relay_error."),
     SHUTDOWN_TIMEOUT_MS("RELAY_SHUTDOWN_TIMEOUT_MS", "30000", "On SIGTERM, how long to wait for outstanding confirms."),
+    CAPTURE_DEAD_LETTERS("RELAY_CAPTURE_DEAD_LETTERS", "true",
+            "Run the dead-letter capture in the relay: messages in the dead_letters and unrouted queues are stored in the dead_letters table."),
     LOG_LEVEL("RELAY_LOG_LEVEL", "INFO", "Level of the relay's own loggers: ERROR, WARN, INFO, DEBUG or TRACE."),
     LOG_FORMAT("RELAY_LOG_FORMAT", "text", "text for people, json for log collectors (one JSON object a line).");
 

@@ -52,6 +52,13 @@ public final class EventRecords {
                 Instant.parse(row.getString("created_at")));
     }
 
+    /** The message for one {@code events} row read with JDBC (for republish), same as from the WAL. */
+    public static OutgoingMessage fromRow(long id, String messageId, String routingKey, String payload, String headersJson,
+                                          String aggregateType, String aggregateId, Instant createdAt) {
+        return new OutgoingMessage(messageId, routingKey, payload.getBytes(StandardCharsets.UTF_8), headers(headersJson),
+                id, aggregateType, aggregateId, createdAt);
+    }
+
     /** Commit time of the transaction that wrote the record (source.ts_ms), for lag metrics; 0 when unknown. */
     public static long commitTimeMillis(SourceRecord record) {
         if (record.value() instanceof Struct envelope && envelope.schema().field("source") != null) {
