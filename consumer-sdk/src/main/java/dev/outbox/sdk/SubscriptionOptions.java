@@ -65,66 +65,96 @@ public final class SubscriptionOptions {
     }
 
     public SubscriptionOptions prefetch(int prefetch) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> c.prefetch = prefetch);
     }
 
     /** Consumers (each on its own channel with its own prefetch) handling messages in parallel. */
     public SubscriptionOptions concurrency(int consumers) {
-        return new SubscriptionOptions(queue, prefetch, consumers, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> c.concurrency = consumers);
     }
 
     /** Retries before a message is dead-lettered with reason retries_exhausted (deliveries = retries + 1). */
     public SubscriptionOptions maxRetries(int retries) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, retries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> c.maxRetries = retries);
     }
 
     /** Delay before retry n (1-based): {@code initial * multiplier^(n-1)}, capped at the max backoff. */
     public SubscriptionOptions backoff(Duration initial, double multiplier) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initial, multiplier,
-                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> {
+            c.initialBackoff = initial;
+            c.backoffMultiplier = multiplier;
+        });
     }
 
     public SubscriptionOptions maxBackoff(Duration max) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                max, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> c.maxBackoff = max);
     }
 
     /** Per-queue message TTL: a message waiting longer is dead-lettered by RabbitMQ with reason expired. */
     public SubscriptionOptions messageTtl(Duration ttl) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, ttl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> c.messageTtl = ttl);
     }
 
     public SubscriptionOptions queueType(QueueType type) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, type, deliveryLimit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> c.queueType = type);
     }
 
     /** Quorum queues only: deliveries after which RabbitMQ dead-letters a message (reason delivery_limit); 0 = none. */
     public SubscriptionOptions deliveryLimit(int limit) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, queueType, limit, retryAllExceptions, closeTimeout, inboxRetention);
+        return copy(c -> c.deliveryLimit = limit);
     }
 
     /** Treat every exception like {@link RetryException} instead of dead-lettering at once. */
     public SubscriptionOptions retryAllExceptions(boolean retry) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, queueType, deliveryLimit, retry, closeTimeout, inboxRetention);
+        return copy(c -> c.retryAllExceptions = retry);
     }
 
     /** How long {@code close()} waits for running handlers. */
     public SubscriptionOptions closeTimeout(Duration timeout) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, timeout, inboxRetention);
+        return copy(c -> c.closeTimeout = timeout);
     }
 
     /** How long a transactional subscription remembers processed message ids. */
     public SubscriptionOptions inboxRetention(Duration retention) {
-        return new SubscriptionOptions(queue, prefetch, concurrency, maxRetries, initialBackoff, backoffMultiplier,
-                maxBackoff, messageTtl, queueType, deliveryLimit, retryAllExceptions, closeTimeout, retention);
+        return copy(c -> c.inboxRetention = retention);
+    }
+
+    /** A mutable copy of the fields for a wither; the constructor validates the result again. */
+    private static final class Fields {
+        String queue;
+        int prefetch;
+        int concurrency;
+        int maxRetries;
+        Duration initialBackoff;
+        double backoffMultiplier;
+        Duration maxBackoff;
+        Duration messageTtl;
+        QueueType queueType;
+        int deliveryLimit;
+        boolean retryAllExceptions;
+        Duration closeTimeout;
+        Duration inboxRetention;
+    }
+
+    private SubscriptionOptions copy(java.util.function.Consumer<Fields> change) {
+        Fields c = new Fields();
+        c.queue = queue;
+        c.prefetch = prefetch;
+        c.concurrency = concurrency;
+        c.maxRetries = maxRetries;
+        c.initialBackoff = initialBackoff;
+        c.backoffMultiplier = backoffMultiplier;
+        c.maxBackoff = maxBackoff;
+        c.messageTtl = messageTtl;
+        c.queueType = queueType;
+        c.deliveryLimit = deliveryLimit;
+        c.retryAllExceptions = retryAllExceptions;
+        c.closeTimeout = closeTimeout;
+        c.inboxRetention = inboxRetention;
+        change.accept(c);
+        return new SubscriptionOptions(c.queue, c.prefetch, c.concurrency, c.maxRetries, c.initialBackoff,
+                c.backoffMultiplier, c.maxBackoff, c.messageTtl, c.queueType, c.deliveryLimit, c.retryAllExceptions,
+                c.closeTimeout, c.inboxRetention);
     }
 
     /** The delay before retry {@code attempt} (1-based). */

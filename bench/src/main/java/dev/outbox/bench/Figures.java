@@ -1,0 +1,41 @@
+package dev.outbox.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Arrays;
+
+/** Percentiles and a results file: every benchmark prints its figures and appends them to target/bench-results. */
+final class Figures {
+
+    private Figures() {
+    }
+
+    static double percentile(long[] sortedNanos, double p) {
+        if (sortedNanos.length == 0) {
+            return Double.NaN;
+        }
+        int index = (int) Math.min(sortedNanos.length - 1, Math.ceil(p / 100.0 * sortedNanos.length) - 1);
+        return sortedNanos[Math.max(0, index)] / 1_000_000.0;
+    }
+
+    static String latencies(long[] nanos) {
+        long[] sorted = nanos.clone();
+        Arrays.sort(sorted);
+        return String.format("p50=%.1f ms p95=%.1f ms p99=%.1f ms max=%.1f ms (n=%d)", percentile(sorted, 50),
+                percentile(sorted, 95), percentile(sorted, 99), percentile(sorted, 100), sorted.length);
+    }
+
+    static void report(String benchmark, String line) {
+        System.out.println(benchmark + ": " + line);
+        try {
+            Path dir = Files.createDirectories(Path.of("target", "bench-results"));
+            Files.writeString(dir.resolve(benchmark + ".txt"), Instant.now() + " " + line + System.lineSeparator(),
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            System.err.println("could not write results: " + e.getMessage());
+        }
+    }
+}
