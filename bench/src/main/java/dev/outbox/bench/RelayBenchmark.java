@@ -73,10 +73,16 @@ public final class RelayBenchmark {
                 for (int written = 0; written < drainRows; written += 1000) {
                     outbox.inTransaction(db.dataSource(), c -> outbox.appendAll(c, chunk));
                 }
-                Map<String, String> env = Map.of(
+                Map<String, String> env = new java.util.HashMap<>(Map.of(
                         "RELAY_DB_URL", db.url(), "RELAY_DB_USER", db.user(), "RELAY_DB_PASSWORD", db.password(),
                         "RELAY_RABBITMQ_URI", vhost.uri(), "RELAY_SLOT", "bench_slot",
-                        "RELAY_HTTP_PORT", Integer.toString(freePort()), "RELAY_CAPTURE_DEAD_LETTERS", "false");
+                        "RELAY_HTTP_PORT", Integer.toString(freePort()), "RELAY_CAPTURE_DEAD_LETTERS", "false"));
+                // Tuning under test: RELAY_* variables of the benchmark's own environment reach the relay.
+                System.getenv().forEach((k, v) -> {
+                    if (k.startsWith("RELAY_")) {
+                        env.put(k, v);
+                    }
+                });
                 ProcessBuilder pb = new ProcessBuilder(javaBin(), "-Xms64m", "-Xmx192m", "-XX:+UseSerialGC", "-jar", jar.toString())
                         .redirectErrorStream(true).redirectOutput(Path.of("target", "bench-relay.log").toFile());
                 pb.environment().putAll(env);

@@ -78,6 +78,7 @@ public final class Subscriber implements AutoCloseable {
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean closing;
     private ScheduledExecutorService housekeeping;
+    private volatile IdleConnections connections;
 
     /** A subscription to one routing-key pattern. */
     public Subscriber(Broker broker, String pattern, SubscriptionOptions options, String name) {
@@ -144,6 +145,7 @@ public final class Subscriber implements AutoCloseable {
     public void startTransactional(DataSource dataSource, TransactionalHandler handler) throws IOException {
         Objects.requireNonNull(handler, "handler");
         Inbox inbox = new Inbox(dataSource, name);
+        connections = new IdleConnections(dataSource, options.concurrency());
         begin((headers, body, props) -> {
             String messageId = props.getMessageId();
             if (messageId == null || messageId.isBlank()) {
@@ -151,20 +153,27 @@ public final class Subscriber implements AutoCloseable {
                         + " deduplicates by message id and cannot take it", null);
             }
             JsonNode json = parse(body);
-            try (Connection c = dataSource.getConnection()) {
+            Connection c = connections.take();
+            boolean healthy = false;
+            try {
                 c.setAutoCommit(false);
                 try {
                     if (!inbox.record(c, messageId)) {
                         c.rollback();
                         LOG.debug("{}: message {} already processed; acknowledging the duplicate", name, messageId);
+                        healthy = true;
                         return;
                     }
                     handler.handle(headers, json, c);
                     c.commit();
+                    healthy = true;
                 } catch (Throwable t) {
                     c.rollback();
+                    healthy = true;   // rolled back cleanly: the connection can serve the next message
                     throw t;
                 }
+            } finally {
+                connections.give(c, healthy);
             }
         });
         housekeeping().scheduleWithFixedDelay(() -> inbox.clean(options.inboxRetention()), 0, 1, TimeUnit.HOURS);
@@ -405,6 +414,9 @@ public final class Subscriber implements AutoCloseable {
         }
         open.forEach(Subscriber::closeQuietly);
         republisher.close();
+        if (connections != null) {
+            connections.close();
+        }
         if (housekeeping != null) {
             housekeeping.shutdownNow();
         }

@@ -31,6 +31,17 @@ public final class BrokerFaults {
         return pids.size();
     }
 
+    /** Stops the RabbitMQ application (the node stays up): every client loses its connection. */
+    public static void stopBroker() {
+        rabbitmqctl("stop_app");
+    }
+
+    /** Starts the RabbitMQ application again and waits until it serves. */
+    public static void startBroker() {
+        rabbitmqctl("start_app");
+        rabbitmqctl("await_startup");
+    }
+
     public static String rabbitmqctl(String... args) {
         List<String> command = new ArrayList<>();
         command.add("rabbitmqctl");

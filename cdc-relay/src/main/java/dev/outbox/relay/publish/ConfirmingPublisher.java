@@ -66,6 +66,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private volatile PublishRound round;
     private volatile long stopDeadline = Long.MAX_VALUE;
     private volatile boolean outageLogged;
+    private boolean topologyDeclared;
 
     public ConfirmingPublisher(BrokerConnector connector, RelayConfig config, RelayMetrics metrics) {
         this.connector = connector;
@@ -155,6 +156,11 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
     /** Marks messages that can never be published as relay errors and declares the exchanges of the rest. */
     private List<Pending> screen(List<OutgoingMessage> batch, List<Pending> pending) throws IOException {
+        if (!topologyDeclared) {
+            Topology.declareUnrouted(declareChannel);
+            Topology.declareDeadLetters(declareChannel);
+            topologyDeclared = true;
+        }
         List<Pending> sendable = new ArrayList<>(pending.size());
         for (Pending p : pending) {
             if (p.kind() != Kind.EVENT) {
@@ -245,9 +251,19 @@ public final class ConfirmingPublisher implements AutoCloseable {
             if (failedPositions.contains(pos)) {
                 next.add(p);
                 retried++;
-            } else if (current.returnedMessageIds().contains(m.messageId()) && p.kind() == Kind.EVENT) {
-                LOG.info("{} had no route and no alternate exchange; sending it to '{}'", m.describe(), Topology.UNROUTED);
-                next.add(new Pending(p.index(), Kind.UNROUTED, null));
+            } else if (current.returnedMessageIds().contains(m.messageId())) {
+                if (p.kind() == Kind.EVENT) {
+                    LOG.info("{} had no route and no alternate exchange; sending it to '{}'", m.describe(), Topology.UNROUTED);
+                    next.add(new Pending(p.index(), Kind.UNROUTED, null));
+                } else {
+                    // Even unrouted (or DLX) had no queue: someone deleted it. Declare it again and retry;
+                    // a message is never counted as done while nothing holds it.
+                    LOG.warn("{} was returned by '{}' too; re-declaring the unrouted and dead-letter queues and retrying",
+                            m.describe(), p.kind() == Kind.UNROUTED ? Topology.UNROUTED : Topology.DLX);
+                    topologyDeclared = false;
+                    next.add(p);
+                    retried++;
+                }
             } else {
                 confirmed(m, p);
             }

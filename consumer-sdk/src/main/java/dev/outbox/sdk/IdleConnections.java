@@ -1,0 +1,56 @@
+package dev.outbox.sdk;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import javax.sql.DataSource;
+
+/**
+ * Keeps the transactional handler's connections open between messages (one per consumer), so
+ * a plain, unpooled DataSource does not cost a new PostgreSQL connection per message. With a
+ * pooled DataSource it only saves the pool's round trip. A connection that failed is closed,
+ * not reused.
+ */
+final class IdleConnections implements AutoCloseable {
+
+    private final DataSource dataSource;
+    private final BlockingQueue<Connection> idle;
+
+    IdleConnections(DataSource dataSource, int size) {
+        this.dataSource = dataSource;
+        this.idle = new ArrayBlockingQueue<>(size);
+    }
+
+    Connection take() throws SQLException {
+        Connection c;
+        while ((c = idle.poll()) != null) {
+            if (!c.isClosed()) {
+                return c;
+            }
+        }
+        return dataSource.getConnection();
+    }
+
+    void give(Connection c, boolean healthy) {
+        if (!healthy || !idle.offer(c)) {
+            closeQuietly(c);
+        }
+    }
+
+    @Override
+    public void close() {
+        Connection c;
+        while ((c = idle.poll()) != null) {
+            closeQuietly(c);
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException ignored) {
+            // broken anyway
+        }
+    }
+}
