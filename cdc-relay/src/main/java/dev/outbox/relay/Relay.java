@@ -153,7 +153,7 @@ public final class Relay {
             c.start();
             capture = c;
         } catch (IOException | RuntimeException e) {
-            LOG.warn("Dead-letter capture not started yet ({}); retrying", e.getMessage());
+            LOG.warn("Dead-letter capture not started yet ({}); retrying", dev.outbox.sdk.wire.BrokerErrors.describe(e));
             if (captureBroker != null) {
                 captureBroker.close();
                 captureBroker = null;
@@ -172,8 +172,8 @@ public final class Relay {
 
     /** Wrong credentials stop the relay at once; an unreachable broker is waited for by the publisher. */
     private void checkBroker(BrokerConnector connector) {
-        try {
-            connector.connect("startup-check").close();
+        try (com.rabbitmq.client.Connection c = connector.connect("startup-check")) {
+            ConfirmingPublisher.declareTopology(c.createChannel(), connector.endpoint());
         } catch (IOException e) {
             LOG.warn("RabbitMQ at {} is not reachable yet ({}); streaming waits for it", connector.endpoint(), e.getMessage());
         }

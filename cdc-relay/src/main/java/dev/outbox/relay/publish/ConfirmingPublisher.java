@@ -136,6 +136,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             // The next batch fails the stream with it; here, only say so.
             metrics.brokerConnected(false);
             LOG.error("{}", permanent.getMessage());
+            closeQuietly();
         } catch (IOException | RuntimeException e) {
             connectionLost(e, 0);
         } finally {
@@ -366,8 +367,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
         if (declareChannel == null || !declareChannel.isOpen()) {
             declareChannel = connection.createChannel();
-            Topology.declareUnrouted(declareChannel);
-            Topology.declareDeadLetters(declareChannel);
+            declareTopology(declareChannel, connector.endpoint());
         }
         if (channel == null || !channel.isOpen()) {
             channel = connection.createChannel();
@@ -397,6 +397,25 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
 
     private boolean loggedConnected;
+
+    /**
+     * Declares unrouted and DLX with their queues. A refused permission is permanent: the relay
+     * stops and says which permissions it needs instead of retrying for ever.
+     */
+    public static void declareTopology(Channel channel, String endpoint) throws IOException {
+        try {
+            Topology.declareUnrouted(channel);
+            Topology.declareDeadLetters(channel);
+        } catch (IOException e) {
+            if (dev.outbox.sdk.wire.BrokerErrors.replyCode(e) == dev.outbox.sdk.wire.BrokerErrors.ACCESS_REFUSED) {
+                throw new dev.outbox.relay.engine.StartupCheckException("RabbitMQ at " + endpoint + " refused the relay's user: "
+                        + dev.outbox.sdk.wire.BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
+                        + " event exchanges, unrouted, DLX and dead_letters, and read permission on unrouted, DLX and"
+                        + " dead_letters (see the README's RabbitMQ permissions).", e);
+            }
+            throw e;
+        }
+    }
 
     private void onConfirm(long sequence, boolean multiple, boolean ack) {
         PublishRound current = round;
@@ -472,7 +491,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
 
     private static String describe(Exception e) {
-        return e instanceof ShutdownSignalException s ? replyText(s) : e.getClass().getSimpleName() + ": " + e.getMessage();
+        return dev.outbox.sdk.wire.BrokerErrors.describe(e);
     }
 
     private static String truncate(String s, int max) {
