@@ -56,8 +56,8 @@ final class BatchHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         }
         if (!messages.isEmpty()) {
             metrics.batch(messages.size(), Duration.ofNanos(System.nanoTime() - started));
-            LOG.debug("Published and confirmed {} events (last event id {})", messages.size(),
-                    messages.get(messages.size() - 1).eventId());
+            LOG.debug("Published and confirmed {} events in {} ms (last event id {})", messages.size(),
+                    (System.nanoTime() - started) / 1_000_000, messages.get(messages.size() - 1).eventId());
         }
         for (RecordChangeEvent<SourceRecord> event : batch) {
             committer.markProcessed(event);
