@@ -8,6 +8,7 @@ import dev.outbox.db.Outbox;
 import dev.outbox.db.OutboxEvent;
 import dev.outbox.testing.BrokerFaults;
 import dev.outbox.testing.DatabaseFaults;
+import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;
@@ -70,7 +71,7 @@ class RelayFaultsIT {
             relay.awaitReady();
             long recoveredMillis = (System.nanoTime() - restartStarted) / 1_000_000;
             Recorder.Tally tally = recorder.tally(expected);
-            System.out.println("PostgreSQL restart (" + mode + "), recovered in " + recoveredMillis + " ms: " + tally);
+            System.out.println("scenario postgres-restart-" + mode + ": recovered in " + recoveredMillis + " ms, " + tally);
             assertThat(tally.lost()).isZero();
             assertThat(tally.unexpected()).isZero();
         }
@@ -81,28 +82,66 @@ class RelayFaultsIT {
         // A durable queue, bound, with no consumer while the broker is away (a consumer's connection would die with it).
         String queue = rabbit.queue("faults-durable");
         Recorder.bind(BROKER, queue, exchange + ":#").close();
+        int outages = FaultScale.pick(1, 3);
         List<String> expected = new ArrayList<>();
+        long slowestReady = 0;
         try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
-            expected.addAll(write(100, "before"));
-            BrokerFaults.stopBroker();
-            try {
-                expected.addAll(write(100, "during"));
-                await().atMost(Duration.ofSeconds(30)).until(() -> relay.readiness() != null);
-                assertThat(relay.readiness()).contains("RabbitMQ");
-            } finally {
-                BrokerFaults.startBroker();
+            for (int o = 0; o < outages; o++) {
+                expected.addAll(write(100, "before" + o));
+                BrokerFaults.stopBroker();
+                try {
+                    expected.addAll(write(100, "during" + o));
+                    await().atMost(Duration.ofSeconds(30)).until(() -> relay.readiness() != null);
+                    assertThat(relay.readiness()).contains("RabbitMQ");
+                } finally {
+                    BrokerFaults.startBroker();
+                }
+                long restarted = System.nanoTime();
+                relay.awaitReady();
+                slowestReady = Math.max(slowestReady, (System.nanoTime() - restarted) / 1_000_000);
             }
-            long restarted = System.nanoTime();
-            relay.awaitReady();
-            System.out.println("RabbitMQ stop/start: ready again " + (System.nanoTime() - restarted) / 1_000_000 + " ms after start_app");
             expected.addAll(write(100, "after"));
             try (Recorder recorder = Recorder.existing(BROKER, queue)) {
                 await().atMost(Duration.ofSeconds(60)).until(() -> recorder.tally(expected).lost() == 0);
                 Recorder.Tally tally = recorder.tally(expected);
-                System.out.println("RabbitMQ stop/start: " + tally);
+                System.out.println("scenario rabbitmq-stop-start: outages=" + outages + " ready again at most " + slowestReady
+                        + " ms after start_app, " + tally);
                 assertThat(tally.unexpected()).isZero();
             }
         }
+    }
+
+    @Test
+    void relayPausedLongerThanTheBrokerHeartbeatAndWalSenderTimeoutRecoversByItself() throws Exception {
+        // SIGSTOP past RabbitMQ's heartbeat timeout (2 x 15 s) in ci; past wal_sender_timeout (60 s) too in full.
+        int pauseSeconds = FaultScale.pick(35, 70);
+        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("faults"), exchange + ":#");
+             RelayProcess relay = RelayProcess.start(env, "sigstop-" + env.get("RELAY_SLOT")).awaitReady();
+             EventWriter writer = new EventWriter(db.dataSource(), exchange + ".paused", pauseSeconds * 50 + 500, 50)) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > 50);
+            signal("STOP", relay.pid());
+            try {
+                // The pause is the fault: the process is frozen for this long.
+                Thread.sleep(pauseSeconds * 1000L);
+            } finally {
+                signal("CONT", relay.pid());
+            }
+            long resumed = System.nanoTime();
+            writer.awaitDone();
+            List<String> committed = writer.committed();
+            await().atMost(Duration.ofSeconds(120)).until(() -> recorder.tally(committed).lost() == 0);
+            long recoveredMillis = (System.nanoTime() - resumed) / 1_000_000;
+            relay.awaitReady();
+            Recorder.Tally tally = recorder.tally(committed);
+            System.out.println("scenario relay-sigstop: paused " + pauseSeconds + " s, all delivered " + recoveredMillis
+                    + " ms after SIGCONT, " + tally);
+            assertThat(tally.unexpected()).isZero();
+        }
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        Process p = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+        assertThat(p.waitFor()).isZero();
     }
 
     @Test

@@ -7,6 +7,7 @@ import dev.outbox.db.Migrations;
 import dev.outbox.db.Outbox;
 import dev.outbox.db.OutboxEvent;
 import dev.outbox.testing.BrokerFaults;
+import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;
@@ -70,7 +71,7 @@ class RelayRecoveryIT {
                 await().atMost(Duration.ofSeconds(30)).until(() -> recorder.messageIds().containsAll(marker));
             }
             Recorder.Tally tally = recorder.tally(expected);
-            System.out.println("clean restart: " + tally);
+            System.out.println("scenario clean-restart: " + tally);
             assertThat(tally.lost()).isZero();
             assertThat(tally.unexpected()).isZero();
             assertThat(tally.duplicates()).as("a restart after a clean stop re-publishes nothing").isZero();
@@ -80,27 +81,55 @@ class RelayRecoveryIT {
 
     @Test
     void sigkilledRelayLosesNothing() throws Exception {
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("rec"), exchange + ":#");
-             EventWriter writer = new EventWriter(db.dataSource(), exchange + ".steady", 3000, 500)) {
-            int kills = 3;
+        // ci: 3,000 events, 1 writer, 3 kills; full: 50,000 events, 4 writers, 10 kills at random moments.
+        int writers = FaultScale.pick(1, 4);
+        int events = FaultScale.pick(3000, 50_000);
+        int kills = FaultScale.pick(3, 10);
+        java.util.Random random = new java.util.Random();
+        List<EventWriter> writerList = new ArrayList<>();
+        long started = System.nanoTime();
+        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("rec"), exchange + ":#")) {
+            for (int w = 0; w < writers; w++) {
+                writerList.add(new EventWriter(db.dataSource(), exchange + ".steady", events / writers, FaultScale.pick(500, 250)));
+            }
+            long maxRecoverMillis = 0;
             for (int k = 0; k < kills; k++) {
+                long restartedAt = System.nanoTime();
                 try (RelayProcess relay = RelayProcess.start(env, "sigkill-" + env.get("RELAY_SLOT")).awaitReady()) {
                     int seen = recorder.deliveries().size();
-                    await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > seen + 200 || writer.done());
+                    await().atMost(Duration.ofSeconds(60)).until(() -> recorder.deliveries().size() > seen || allDone(writerList));
+                    maxRecoverMillis = Math.max(maxRecoverMillis, (System.nanoTime() - restartedAt) / 1_000_000);
+                    int runFor = 100 + random.nextInt(FaultScale.pick(400, 4000));
+                    await().atMost(Duration.ofSeconds(60)).until(() -> recorder.deliveries().size() > seen + runFor || allDone(writerList));
                     relay.kill();
                 }
+                // The pause before the restart is the fault itself: 0 to 3 s with the relay dead.
+                Thread.sleep(random.nextInt(FaultScale.pick(1000, 3000)));
             }
-            writer.awaitDone();
+            for (EventWriter w : writerList) {
+                w.awaitDone();
+            }
             try (RelayProcess relay = RelayProcess.start(env, "sigkill-" + env.get("RELAY_SLOT")).awaitReady()) {
-                List<String> committed = writer.committed();
-                await().atMost(Duration.ofSeconds(60)).until(() -> recorder.tally(committed).lost() == 0);
+                List<String> committed = new ArrayList<>();
+                writerList.forEach(w -> committed.addAll(w.committed()));
+                await().atMost(Duration.ofSeconds(120)).until(() -> recorder.tally(committed).lost() == 0);
                 Recorder.Tally tally = recorder.tally(committed);
-                System.out.println("SIGKILL x" + kills + ": " + tally);
+                System.out.println("scenario relay-sigkill: events=" + committed.size() + " writers=" + writers + " kills=" + kills
+                        + " " + tally + " slowest restart-to-first-delivery=" + maxRecoverMillis + " ms total="
+                        + (System.nanoTime() - started) / 1_000_000_000 + " s");
                 assertThat(tally.lost()).isZero();
                 assertThat(tally.unexpected()).isZero();
                 assertThat(relay.terminate()).as("exit code after SIGTERM").isZero();
             }
+        } finally {
+            for (EventWriter w : writerList) {
+                w.close();
+            }
         }
+    }
+
+    private static boolean allDone(List<EventWriter> writers) {
+        return writers.stream().allMatch(EventWriter::done);
     }
 
     @Test
@@ -118,7 +147,7 @@ class RelayRecoveryIT {
             List<String> committed = writer.committed();
             await().atMost(Duration.ofSeconds(60)).until(() -> recorder.tally(committed).lost() == 0);
             Recorder.Tally tally = recorder.tally(committed);
-            System.out.println("connection closed x3: " + tally);
+            System.out.println("scenario broker-closes-connection: closes=3 " + tally);
             assertThat(tally.unexpected()).isZero();
             await().atMost(Duration.ofSeconds(20)).until(() -> relay.readiness() == null);
         }

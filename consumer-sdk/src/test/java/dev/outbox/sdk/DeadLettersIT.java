@@ -107,6 +107,27 @@ class DeadLettersIT {
     }
 
     @Test
+    void replayOfAQueueSendsEveryNewDeadLetterOfItBack() throws Exception {
+        AtomicBoolean healthy = new AtomicBoolean(false);
+        Map<String, Integer> processed = new ConcurrentHashMap<>();
+        try (Subscriber s = new Subscriber(env.broker, "bulk.x", SubscriptionOptions.queue("bulk_q").maxRetries(0), "bulk")) {
+            s.start((h, body) -> {
+                if (!healthy.get()) {
+                    throw new IllegalStateException("not yet");
+                }
+                processed.merge((String) h.get("message-id"), 1, Integer::sum);
+            });
+            List<String> ids = List.of(publisher.send("{}", "bulk.x"), publisher.send("{}", "bulk.x"), publisher.send("{}", "bulk.x"));
+            await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("queue = 'bulk_q' AND status = 'new'") == 3);
+            healthy.set(true);
+            assertThat(deadLetters.replayQueue("bulk_q")).isEqualTo(3);
+            await().atMost(Duration.ofSeconds(15)).until(() -> processed.keySet().containsAll(ids));
+            assertThat(env.deadLetters("queue = 'bulk_q' AND status = 'replayed'")).isEqualTo(3);
+            assertThat(processed.values()).containsOnly(1);
+        }
+    }
+
+    @Test
     void discardMarksRowsAndReplayOfAnUnknownIdFails() throws Exception {
         String id = publisher.send("{}", "nobody.discard");
         await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = '" + id + "'") == 1);
