@@ -3,13 +3,9 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.outbox.db.Migrations;
-import dev.outbox.db.Outbox;
-import dev.outbox.db.OutboxEvent;
 import dev.outbox.testing.BrokerFaults;
 import dev.outbox.testing.DatabaseFaults;
 import dev.outbox.testing.FaultScale;
-import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;
 import dev.outbox.testing.Recorder;
@@ -19,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,7 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class RelayFaultsIT {
 
     private static final RabbitFixture BROKER = RabbitFixture.get();
-    private final Outbox outbox = new Outbox();
+    private RelayWorld world;
     private TestDatabase db;
     private RabbitScope rabbit;
     private String exchange;
@@ -38,23 +33,20 @@ class RelayFaultsIT {
 
     @BeforeEach
     void setUp() {
-        db = PostgresFixture.get().createDatabase("relay_faults");
-        Migrations.apply(db.dataSource());
-        rabbit = BROKER.scope();
-        exchange = rabbit.exchange("faults");
-        env = RelayEnv.forTest(db, BROKER);
+        world = RelayWorld.create("relay_faults", "faults");
+        db = world.db();
+        rabbit = world.rabbit();
+        exchange = world.exchange();
+        env = world.env();
     }
 
     @AfterEach
     void tearDown() {
-        rabbit.close();
-        db.close();
+        world.close();
     }
 
     private List<String> write(int count, String tag) {
-        return outbox.inTransaction(db.dataSource(), c -> outbox.appendAll(c, IntStream.range(0, count)
-                        .mapToObj(i -> OutboxEvent.of(exchange + "." + tag, "{\"i\":" + i + "}")).toList()))
-                .stream().map(e -> e.messageId().toString()).toList();
+        return world.write(count, tag);
     }
 
     @ParameterizedTest(name = "shutdown mode {0}")

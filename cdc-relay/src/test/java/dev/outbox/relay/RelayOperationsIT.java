@@ -3,8 +3,6 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.outbox.db.Migrations;
-import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;
 import dev.outbox.testing.Recorder;
@@ -21,6 +19,7 @@ import org.junit.jupiter.api.Test;
 class RelayOperationsIT {
 
     private static final RabbitFixture BROKER = RabbitFixture.get();
+    private RelayWorld world;
     private TestDatabase db;
     private RabbitScope rabbit;
     private String exchange;
@@ -28,17 +27,16 @@ class RelayOperationsIT {
 
     @BeforeEach
     void setUp() {
-        db = PostgresFixture.get().createDatabase("relay_ops");
-        Migrations.apply(db.dataSource());
-        rabbit = BROKER.scope();
-        exchange = rabbit.exchange("ops");
-        env = RelayEnv.forTest(db, BROKER);
+        world = RelayWorld.create("relay_ops", "ops");
+        db = world.db();
+        rabbit = world.rabbit();
+        exchange = world.exchange();
+        env = world.env();
     }
 
     @AfterEach
     void tearDown() {
-        rabbit.close();
-        db.close();
+        world.close();
     }
 
     @Test
