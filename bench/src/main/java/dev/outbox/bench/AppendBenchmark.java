@@ -19,9 +19,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class AppendBenchmark {
 
-    private static final String PAYLOAD = "{\"orderId\":\"o-123456\",\"customer\":\"c-42\",\"amount\":1999,\"currency\":\"EUR\","
-            + "\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}]}";
-
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
         int runs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
@@ -45,7 +42,7 @@ public final class AppendBenchmark {
         Outbox outbox = new Outbox();
         List<OutboxEvent> events = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
-            events.add(OutboxEvent.builder("order.created").payload(PAYLOAD).header("tenant", "acme").build());
+            events.add(OutboxEvent.builder("order.created").payload(Figures.ORDER_PAYLOAD).header("tenant", "acme").build());
         }
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);

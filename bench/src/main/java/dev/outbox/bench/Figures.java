@@ -7,8 +7,12 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Arrays;
 
-/** Percentiles and a results file: every benchmark prints its figures and appends them to target/bench-results. */
+/** The shared payload, percentiles and a results file: every benchmark prints its figures and appends them to target/bench-results. */
 final class Figures {
+
+    /** The body every benchmark writes: an order of realistic size (about 140 bytes). */
+    static final String ORDER_PAYLOAD = "{\"orderId\":\"o-123456\",\"customer\":\"c-42\",\"amount\":1999,"
+            + "\"currency\":\"EUR\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}]}";
 
     private Figures() {
     }

@@ -31,9 +31,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class RelayBenchmark {
 
-    private static final String PAYLOAD = "{\"orderId\":\"o-123456\",\"customer\":\"c-42\",\"amount\":1999,\"currency\":\"EUR\","
-            + "\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}]}";
-
     public static void main(String[] args) throws Exception {
         int drainRows = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
         int rate = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
@@ -68,7 +65,7 @@ public final class RelayBenchmark {
                 Outbox outbox = new Outbox();
                 List<OutboxEvent> chunk = new ArrayList<>();
                 for (int i = 0; i < 1000; i++) {
-                    chunk.add(OutboxEvent.builder("bench.created").payload(PAYLOAD).build());
+                    chunk.add(OutboxEvent.builder("bench.created").payload(Figures.ORDER_PAYLOAD).build());
                 }
                 for (int written = 0; written < drainRows; written += 1000) {
                     outbox.inTransaction(db.dataSource(), c -> outbox.appendAll(c, chunk));
@@ -125,7 +122,7 @@ public final class RelayBenchmark {
                             try (java.sql.Connection c = db.connect()) {
                                 c.setAutoCommit(false);
                                 while (System.nanoTime() < end) {
-                                    AppendedEvent e = outbox.append(c, OutboxEvent.builder("bench.steady").payload(PAYLOAD).build());
+                                    AppendedEvent e = outbox.append(c, OutboxEvent.builder("bench.steady").payload(Figures.ORDER_PAYLOAD).build());
                                     c.commit();
                                     long committed = System.nanoTime();
                                     if (committed > warmupEnd) {

@@ -1,6 +1,5 @@
 package dev.outbox.relay;
 
-import dev.outbox.db.Migrations;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.OutboxStream;
@@ -185,7 +184,7 @@ public final class Relay {
         try (Connection c = checks.connect()) {
             checks.checkServer(c);
             if (config.migrate()) {
-                Migrations.apply(database.dataSource(), "public".equals(config.dbSchema()) ? null : config.dbSchema());
+                database.migrate();
             }
             checks.checkTable(c);
             schemaReady = true;

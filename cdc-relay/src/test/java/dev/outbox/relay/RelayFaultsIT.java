@@ -7,14 +7,11 @@ import dev.outbox.testing.BrokerFaults;
 import dev.outbox.testing.DatabaseFaults;
 import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.RabbitFixture;
-import dev.outbox.testing.RabbitScope;
 import dev.outbox.testing.Recorder;
-import dev.outbox.testing.TestDatabase;
 import dev.outbox.testing.TestVhost;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,18 +23,10 @@ class RelayFaultsIT {
 
     private static final RabbitFixture BROKER = RabbitFixture.get();
     private RelayWorld world;
-    private TestDatabase db;
-    private RabbitScope rabbit;
-    private String exchange;
-    private Map<String, String> env;
 
     @BeforeEach
     void setUp() {
         world = RelayWorld.create("relay_faults", "faults");
-        db = world.db();
-        rabbit = world.rabbit();
-        exchange = world.exchange();
-        env = world.env();
     }
 
     @AfterEach
@@ -52,8 +41,8 @@ class RelayFaultsIT {
     @ParameterizedTest(name = "shutdown mode {0}")
     @ValueSource(strings = {"fast", "immediate"})
     void postgresRestartedUnderTheRelayIsResumedWithoutAHuman(String mode) throws Exception {
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("faults"), exchange + ":#");
-             RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("faults"), world.exchange() + ":#");
+             RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
             List<String> expected = new ArrayList<>(write(200, "before"));
             await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() >= 200);
             long restartStarted = System.nanoTime();
@@ -72,12 +61,12 @@ class RelayFaultsIT {
     @Test
     void rabbitMqStoppedAndStartedMidStreamLosesNothing() throws Exception {
         // A durable queue, bound, with no consumer while the broker is away (a consumer's connection would die with it).
-        String queue = rabbit.queue("faults-durable");
-        Recorder.bind(BROKER, queue, exchange + ":#").close();
+        String queue = world.rabbit().queue("faults-durable");
+        Recorder.bind(BROKER, queue, world.exchange() + ":#").close();
         int outages = FaultScale.pick(1, 3);
         List<String> expected = new ArrayList<>();
         long slowestReady = 0;
-        try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+        try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
             for (int o = 0; o < outages; o++) {
                 expected.addAll(write(100, "before" + o));
                 BrokerFaults.stopBroker();
@@ -107,9 +96,9 @@ class RelayFaultsIT {
     void relayPausedLongerThanTheBrokerHeartbeatAndWalSenderTimeoutRecoversByItself() throws Exception {
         // SIGSTOP past RabbitMQ's heartbeat timeout (2 x 15 s) in ci; past wal_sender_timeout (60 s) too in full.
         int pauseSeconds = FaultScale.pick(35, 70);
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("faults"), exchange + ":#");
-             RelayProcess relay = RelayProcess.start(env, "sigstop-" + env.get("RELAY_SLOT")).awaitReady();
-             EventWriter writer = new EventWriter(db.dataSource(), exchange + ".paused", pauseSeconds * 50 + 500, 50)) {
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("faults"), world.exchange() + ":#");
+             RelayProcess relay = RelayProcess.start(world.env(), "sigstop-" + world.env().get("RELAY_SLOT")).awaitReady();
+             EventWriter writer = new EventWriter(world.db().dataSource(), world.exchange() + ".paused", pauseSeconds * 50 + 500, 50)) {
             await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > 50);
             signal("STOP", relay.pid());
             try {
@@ -139,8 +128,8 @@ class RelayFaultsIT {
     @Test
     void aDeletedUnroutedQueueIsDeclaredAgainBeforeAnUnroutableEventCountsAsDone() throws Exception {
         try (TestVhost vhost = BROKER.newVirtualHost("faults-unrouted")) {
-            env.put("RELAY_RABBITMQ_URI", vhost.uri());
-            try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+            world.env().put("RELAY_RABBITMQ_URI", vhost.uri());
+            try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
                 write(1, "warmup");
                 await().atMost(Duration.ofSeconds(20)).until(() -> unroutedCount(vhost) == 1);
                 try (var c = RabbitFixture.connectionFactory(vhost.uri()).newConnection(); var ch = c.createChannel()) {

@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.outbox.testing.RabbitFixture;
-import dev.outbox.testing.RabbitScope;
 import dev.outbox.testing.Recorder;
-import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -20,18 +18,10 @@ class RelayOperationsIT {
 
     private static final RabbitFixture BROKER = RabbitFixture.get();
     private RelayWorld world;
-    private TestDatabase db;
-    private RabbitScope rabbit;
-    private String exchange;
-    private Map<String, String> env;
 
     @BeforeEach
     void setUp() {
         world = RelayWorld.create("relay_ops", "ops");
-        db = world.db();
-        rabbit = world.rabbit();
-        exchange = world.exchange();
-        env = world.env();
     }
 
     @AfterEach
@@ -41,12 +31,12 @@ class RelayOperationsIT {
 
     @Test
     void secondRelayOnTheSameSlotStandsByAndTakesOverWhenTheFirstDies() throws Exception {
-        Map<String, String> standbyEnv = new HashMap<>(env);
+        Map<String, String> standbyEnv = new HashMap<>(world.env());
         standbyEnv.put("RELAY_HTTP_PORT", Integer.toString(RelayEnv.freePort()));
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("ops"), exchange + ":#");
-             RelayProcess active = RelayProcess.start(env, "active-" + env.get("RELAY_SLOT")).awaitReady();
-             RelayProcess standby = RelayProcess.start(standbyEnv, "standby-" + env.get("RELAY_SLOT"));
-             EventWriter writer = new EventWriter(db.dataSource(), exchange + ".ha", 3000, 300)) {
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("ops"), world.exchange() + ":#");
+             RelayProcess active = RelayProcess.start(world.env(), "active-" + world.env().get("RELAY_SLOT")).awaitReady();
+             RelayProcess standby = RelayProcess.start(standbyEnv, "standby-" + world.env().get("RELAY_SLOT"));
+             EventWriter writer = new EventWriter(world.db().dataSource(), world.exchange() + ".ha", 3000, 300)) {
             await().atMost(Duration.ofSeconds(60)).until(() -> standby.output().contains("standing by"));
             assertThat(standby.readyStatus()).isEqualTo(503);
             assertThat(standby.get("/health/ready")).contains("standby");
@@ -69,20 +59,20 @@ class RelayOperationsIT {
 
     @Test
     void heartbeatsKeepTheSlotMovingWhileOnlyOtherTablesChange() throws Exception {
-        db.execute("CREATE TABLE busy (id bigserial PRIMARY KEY, pad text)");
-        try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
-            String slot = env.get("RELAY_SLOT");
+        world.db().execute("CREATE TABLE busy (id bigserial PRIMARY KEY, pad text)");
+        try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
+            String slot = world.env().get("RELAY_SLOT");
             // 64 MB (ci) or 200 MB (full) of WAL in a table the relay does not watch.
             int chunks = dev.outbox.testing.FaultScale.pick(16, 50);
             for (int i = 0; i < chunks; i++) {
-                db.execute("INSERT INTO busy (pad) SELECT repeat('x', 1000) FROM generate_series(1, 4000)");
+                world.db().execute("INSERT INTO busy (pad) SELECT repeat('x', 1000) FROM generate_series(1, 4000)");
             }
-            long written = db.queryLong("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint");
+            long written = world.db().queryLong("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint");
             // The slot must confirm past everything written so far, with no event in between.
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
-                    db.queryLong("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint"
+                    world.db().queryLong("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint"
                             + " FROM pg_replication_slots WHERE slot_name = '" + slot + "'") >= written);
-            long retained = db.queryLong("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
+            long retained = world.db().queryLong("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
                     + " FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
             System.out.println("scenario wal-idle-events: unrelated writes=" + chunks * 4 + " MB, slot retains " + retained + " bytes");
             assertThat(retained).isLessThan(16L * 1024 * 1024);
@@ -91,14 +81,14 @@ class RelayOperationsIT {
 
     @Test
     void healthAndMetricsShowWhatTheRelayDoes() throws Exception {
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("ops"), exchange + ":#");
-             RelayProcess relay = RelayProcess.start(env, "metrics-" + env.get("RELAY_SLOT")).awaitReady()) {
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("ops"), world.exchange() + ":#");
+             RelayProcess relay = RelayProcess.start(world.env(), "metrics-" + world.env().get("RELAY_SLOT")).awaitReady()) {
             assertThat(relay.get("/health/live")).contains("UP");
             assertThat(relay.get("/health/ready")).contains("UP");
-            db.execute("INSERT INTO events (routing_key, payload) SELECT '" + exchange + ".m', '{}' FROM generate_series(1, 25)");
+            world.db().execute("INSERT INTO events (routing_key, payload) SELECT '" + world.exchange() + ".m', '{}' FROM generate_series(1, 25)");
             await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() == 25);
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(relay.get("/metrics"))
-                    .contains("relay_events_published_total{exchange=\"" + exchange + "\"} 25.0")
+                    .contains("relay_events_published_total{exchange=\"" + world.exchange() + "\"} 25.0")
                     .contains("relay_commit_to_confirm_seconds")
                     .contains("relay_batch_size")
                     .contains("relay_messages_unconfirmed")

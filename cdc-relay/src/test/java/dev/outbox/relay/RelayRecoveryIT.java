@@ -6,14 +6,11 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.testing.BrokerFaults;
 import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.RabbitFixture;
-import dev.outbox.testing.RabbitScope;
 import dev.outbox.testing.Recorder;
-import dev.outbox.testing.TestDatabase;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,18 +20,10 @@ class RelayRecoveryIT {
 
     private static final RabbitFixture BROKER = RabbitFixture.get();
     private RelayWorld world;
-    private TestDatabase db;
-    private RabbitScope rabbit;
-    private String exchange;
-    private Map<String, String> env;
 
     @BeforeEach
     void setUp() {
         world = RelayWorld.create("relay_recovery", "rec");
-        db = world.db();
-        rabbit = world.rabbit();
-        exchange = world.exchange();
-        env = world.env();
     }
 
     @AfterEach
@@ -48,14 +37,14 @@ class RelayRecoveryIT {
 
     @Test
     void rowsCommittedBeforeFirstStartAndWhileStoppedArriveAndACleanRestartRepublishesNothing() throws Exception {
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("rec"), exchange + ":#")) {
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#")) {
             List<String> expected = new ArrayList<>(write(50, "before_first_start"));
-            try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+            try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
                 expected.addAll(write(50, "while_running"));
                 await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() >= 100);
             }
             expected.addAll(write(50, "while_stopped"));
-            try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+            try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() >= 150);
                 // Give a wrongly re-published batch every chance to show up before counting.
                 List<String> marker = write(1, "marker");
@@ -80,14 +69,14 @@ class RelayRecoveryIT {
         java.util.Random random = new java.util.Random();
         List<EventWriter> writerList = new ArrayList<>();
         long started = System.nanoTime();
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("rec"), exchange + ":#")) {
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#")) {
             for (int w = 0; w < writers; w++) {
-                writerList.add(new EventWriter(db.dataSource(), exchange + ".steady", events / writers, FaultScale.pick(500, 250)));
+                writerList.add(new EventWriter(world.db().dataSource(), world.exchange() + ".steady", events / writers, FaultScale.pick(500, 250)));
             }
             long maxRecoverMillis = 0;
             for (int k = 0; k < kills; k++) {
                 long restartedAt = System.nanoTime();
-                try (RelayProcess relay = RelayProcess.start(env, "sigkill-" + env.get("RELAY_SLOT")).awaitReady()) {
+                try (RelayProcess relay = RelayProcess.start(world.env(), "sigkill-" + world.env().get("RELAY_SLOT")).awaitReady()) {
                     int seen = recorder.deliveries().size();
                     await().atMost(Duration.ofSeconds(60)).until(() -> recorder.deliveries().size() > seen || allDone(writerList));
                     maxRecoverMillis = Math.max(maxRecoverMillis, (System.nanoTime() - restartedAt) / 1_000_000);
@@ -101,7 +90,7 @@ class RelayRecoveryIT {
             for (EventWriter w : writerList) {
                 w.awaitDone();
             }
-            try (RelayProcess relay = RelayProcess.start(env, "sigkill-" + env.get("RELAY_SLOT")).awaitReady()) {
+            try (RelayProcess relay = RelayProcess.start(world.env(), "sigkill-" + world.env().get("RELAY_SLOT")).awaitReady()) {
                 List<String> committed = new ArrayList<>();
                 writerList.forEach(w -> committed.addAll(w.committed()));
                 await().atMost(Duration.ofSeconds(120)).until(() -> recorder.tally(committed).lost() == 0);
@@ -126,14 +115,14 @@ class RelayRecoveryIT {
 
     @Test
     void brokerClosingTheConnectionMidStreamLosesNothing() throws Exception {
-        env.put("RELAY_APP_ID", "it-close-" + env.get("RELAY_SLOT"));
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("rec"), exchange + ":#");
-             RelayHarness relay = RelayHarness.start(env).awaitReady();
-             EventWriter writer = new EventWriter(db.dataSource(), exchange + ".steady", 5000, 500)) {
+        world.env().put("RELAY_APP_ID", "it-close-" + world.env().get("RELAY_SLOT"));
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#");
+             RelayHarness relay = RelayHarness.start(world.env()).awaitReady();
+             EventWriter writer = new EventWriter(world.db().dataSource(), world.exchange() + ".steady", 5000, 500)) {
             for (int i = 0; i < 3; i++) {
                 int seen = recorder.deliveries().size();
                 await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > seen + 100 || writer.done());
-                assertThat(BrokerFaults.closeConnections(env.get("RELAY_APP_ID"))).isPositive();
+                assertThat(BrokerFaults.closeConnections(world.env().get("RELAY_APP_ID"))).isPositive();
             }
             writer.awaitDone();
             List<String> committed = writer.committed();
@@ -147,16 +136,16 @@ class RelayRecoveryIT {
 
     @Test
     void sigtermStopsCleanlyWithExitCodeZeroAndStoresTheOffset() throws Exception {
-        try (Recorder recorder = Recorder.bind(BROKER, rabbit.queue("rec"), exchange + ":#")) {
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#")) {
             List<String> first = write(100, "a");
-            try (RelayProcess relay = RelayProcess.start(env, "sigterm-" + env.get("RELAY_SLOT")).awaitReady()) {
+            try (RelayProcess relay = RelayProcess.start(world.env(), "sigterm-" + world.env().get("RELAY_SLOT")).awaitReady()) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() >= 100);
                 assertThat(relay.terminate()).isZero();
             }
-            assertThat(db.queryLong("SELECT count(*) FROM relay_offsets WHERE slot_name = '" + env.get("RELAY_SLOT") + "'"))
+            assertThat(world.db().queryLong("SELECT count(*) FROM relay_offsets WHERE slot_name = '" + world.env().get("RELAY_SLOT") + "'"))
                     .isPositive();
             List<String> second = write(10, "b");
-            try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+            try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> recorder.messageIds().containsAll(second));
             }
             List<String> all = new ArrayList<>(first);

@@ -50,8 +50,4 @@ final class Inbox {
             return 0;
         }
     }
-
-    DataSource dataSource() {
-        return dataSource;
-    }
 }

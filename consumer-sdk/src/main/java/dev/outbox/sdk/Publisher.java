@@ -49,8 +49,11 @@ public final class Publisher implements AutoCloseable {
                 event.aggregateType(), event.aggregateId(), Instant.now());
         try {
             if (!declaredExchanges.contains(message.exchange())) {
+                boolean first = declaredExchanges.isEmpty();
                 channel.withChannel(ch -> {
-                    Topology.declareUnrouted(ch);
+                    if (first) {
+                        Topology.declareUnrouted(ch);   // the alternate exchange every event exchange names
+                    }
                     Topology.declareEventExchange(ch, message.exchange());
                     return null;
                 });

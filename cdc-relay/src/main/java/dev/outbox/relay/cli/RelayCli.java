@@ -1,6 +1,5 @@
 package dev.outbox.relay.cli;
 
-import dev.outbox.db.Migrations;
 import dev.outbox.relay.Relay;
 import dev.outbox.relay.config.ConfigException;
 import dev.outbox.relay.config.RelayConfig;
@@ -109,8 +108,7 @@ public final class RelayCli implements Callable<Integer> {
         @Override
         public Integer call() {
             RelayConfig config = RelayConfig.fromEnv();
-            var result = Migrations.apply(new Database(config).dataSource(),
-                    "public".equals(config.dbSchema()) ? null : config.dbSchema());
+            var result = new Database(config).migrate();
             System.out.println("schema at version " + (result.targetSchemaVersion == null
                     ? result.initialSchemaVersion : result.targetSchemaVersion)
                     + " (" + result.migrationsExecuted + " migrations applied)");

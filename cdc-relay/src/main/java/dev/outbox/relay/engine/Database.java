@@ -39,6 +39,11 @@ public final class Database {
         return ds;
     }
 
+    /** Applies the outbox migrations to RELAY_DB_SCHEMA (the search path's default for public). */
+    public org.flywaydb.core.api.output.MigrateResult migrate() {
+        return dev.outbox.db.Migrations.apply(dataSource(), "public".equals(config.dbSchema()) ? null : config.dbSchema());
+    }
+
     /** Host, port, database and the query parameters of {@code RELAY_DB_URL}. */
     public record UrlParts(String host, int port, String database, Map<String, String> parameters) {
     }

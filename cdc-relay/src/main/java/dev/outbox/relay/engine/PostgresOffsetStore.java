@@ -6,7 +6,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -147,11 +146,6 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     @Override
     public Set<Map<String, Object>> connectorPartitions(String connectorName) {
         return Set.of();
-    }
-
-    @Override
-    public Future<Map<ByteBuffer, ByteBuffer>> get(Collection<ByteBuffer> keys) {
-        return super.get(keys);
     }
 
     private Connection connection() throws SQLException {

@@ -102,10 +102,6 @@ public final class RelayMetrics {
         return brokerConnected.get() == 1;
     }
 
-    public boolean isStreaming() {
-        return streaming.get() == 1;
-    }
-
     /** The Prometheus text exposition. */
     public String scrape() {
         return registry.scrape();

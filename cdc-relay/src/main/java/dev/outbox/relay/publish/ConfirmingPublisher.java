@@ -9,6 +9,7 @@ import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.sdk.Headers;
+import dev.outbox.sdk.wire.BrokerErrors;
 import dev.outbox.sdk.wire.OutgoingMessage;
 import dev.outbox.sdk.wire.Topology;
 import dev.outbox.sdk.wire.WireFormat;
@@ -199,7 +200,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             if (e.getCause() instanceof ShutdownSignalException signal && !signal.isHardError()) {
                 // A channel error: RabbitMQ refuses this exchange (reserved name, other type or arguments).
                 declareChannel = connection.createChannel();
-                return "RabbitMQ refused to declare exchange '" + exchange + "': " + replyText(signal);
+                return "RabbitMQ refused to declare exchange '" + exchange + "': " + BrokerErrors.describe(signal);
             }
             throw e;
         }
@@ -384,7 +385,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             channel.addShutdownListener(cause -> {
                 PublishRound current = round;
                 if (current != null) {
-                    current.channelClosed(replyText(cause));
+                    current.channelClosed(BrokerErrors.describe(cause));
                 }
             });
         }
@@ -407,9 +408,9 @@ public final class ConfirmingPublisher implements AutoCloseable {
             Topology.declareUnrouted(channel);
             Topology.declareDeadLetters(channel);
         } catch (IOException e) {
-            if (dev.outbox.sdk.wire.BrokerErrors.replyCode(e) == dev.outbox.sdk.wire.BrokerErrors.ACCESS_REFUSED) {
+            if (BrokerErrors.replyCode(e) == BrokerErrors.ACCESS_REFUSED) {
                 throw new dev.outbox.relay.engine.StartupCheckException("RabbitMQ at " + endpoint + " refused the relay's user: "
-                        + dev.outbox.sdk.wire.BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
+                        + BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
                         + " event exchanges, unrouted, DLX and dead_letters, and read permission on unrouted, DLX and"
                         + " dead_letters (see the README's RabbitMQ permissions).", e);
             }
@@ -432,10 +433,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
         metrics.brokerConnected(false);
         if (!outageLogged) {
             LOG.warn("RabbitMQ at {} is unreachable or closed the connection ({}); reconnecting with backoff,"
-                    + " {} unconfirmed messages will be published again", connector.endpoint(), describe(e), unconfirmed);
+                    + " {} unconfirmed messages will be published again", connector.endpoint(), BrokerErrors.describe(e), unconfirmed);
             outageLogged = true;
         } else {
-            LOG.debug("Still cannot reach RabbitMQ: {}", describe(e));
+            LOG.debug("Still cannot reach RabbitMQ: {}", BrokerErrors.describe(e));
         }
         closeQuietly();
     }
@@ -477,21 +478,6 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 // closing anyway
             }
         }
-    }
-
-    private static String replyText(ShutdownSignalException signal) {
-        Object reason = signal.getReason();
-        if (reason instanceof com.rabbitmq.client.AMQP.Channel.Close close) {
-            return close.getReplyCode() + " " + close.getReplyText();
-        }
-        if (reason instanceof com.rabbitmq.client.AMQP.Connection.Close close) {
-            return close.getReplyCode() + " " + close.getReplyText();
-        }
-        return String.valueOf(signal.getMessage());
-    }
-
-    private static String describe(Exception e) {
-        return dev.outbox.sdk.wire.BrokerErrors.describe(e);
     }
 
     private static String truncate(String s, int max) {
