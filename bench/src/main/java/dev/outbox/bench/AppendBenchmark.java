@@ -38,7 +38,7 @@ public final class AppendBenchmark {
         System.exit(0);
     }
 
-    private static double run(TestDatabase db, int threads, int batch, int seconds) throws Exception {
+    static double run(TestDatabase db, int threads, int batch, int seconds) throws Exception {
         Outbox outbox = new Outbox();
         List<OutboxEvent> events = new ArrayList<>();
         for (int i = 0; i < batch; i++) {

@@ -31,29 +31,34 @@ public final class ConsumeBenchmark {
              Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()))) {
             Migrations.apply(db.dataSource());
             for (boolean inbox : new boolean[] {false, true}) {
-                String queue = inbox ? "bench_inbox" : "bench_ack";
-                CountDownLatch done = new CountDownLatch(n);
-                Subscriber declare = new Subscriber(broker, "bench.x", SubscriptionOptions.queue(queue), queue);
-                declare.start((h, b) -> { });
-                declare.close();
-                fill(vhost, n);
-                try (Subscriber s = new Subscriber(broker, "bench.x", SubscriptionOptions.queue(queue).prefetch(50), queue)) {
-                    long start = System.nanoTime();
-                    if (inbox) {
-                        s.startTransactional(db.dataSource(), (h, body, c) -> done.countDown());
-                    } else {
-                        s.start((h, body) -> done.countDown());
-                    }
-                    if (!done.await(10, TimeUnit.MINUTES)) {
-                        throw new IllegalStateException("consumer did not finish");
-                    }
-                    double seconds = (System.nanoTime() - start) / 1e9;
-                    Figures.report("consume", String.format("one Subscriber, prefetch 50, %s: %.0f messages/s (%d in %.1f s)",
-                            inbox ? "transactional inbox" : "ack only", n / seconds, n, seconds));
-                }
+                double rate = rate(db, vhost, broker, n, inbox);
+                Figures.report("consume", String.format("one Subscriber, prefetch 50, %s: %.0f messages/s (%d messages)",
+                        inbox ? "transactional inbox" : "ack only", rate, n));
             }
         }
         System.exit(0);
+    }
+
+    /** Messages/s of one Subscriber (prefetch 50) on a queue filled with {@code n} messages beforehand. */
+    static double rate(TestDatabase db, TestVhost vhost, Broker broker, int n, boolean inbox) throws Exception {
+        String queue = inbox ? "bench_inbox" : "bench_ack";
+        CountDownLatch done = new CountDownLatch(n);
+        Subscriber declare = new Subscriber(broker, "bench.x", SubscriptionOptions.queue(queue), queue);
+        declare.start((h, b) -> { });
+        declare.close();
+        fill(vhost, n);
+        try (Subscriber s = new Subscriber(broker, "bench.x", SubscriptionOptions.queue(queue).prefetch(50), queue)) {
+            long start = System.nanoTime();
+            if (inbox) {
+                s.startTransactional(db.dataSource(), (h, body, c) -> done.countDown());
+            } else {
+                s.start((h, body) -> done.countDown());
+            }
+            if (!done.await(10, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("consumer did not finish");
+            }
+            return n / ((System.nanoTime() - start) / 1e9);
+        }
     }
 
     /** Publishes n persistent messages to exchange bench with async confirms. */
@@ -61,7 +66,7 @@ public final class ConsumeBenchmark {
         try (Connection c = RabbitFixture.connectionFactory(vhost.uri()).newConnection("bench-fill");
              Channel ch = c.createChannel()) {
             ch.confirmSelect();
-            byte[] body = "{\"orderId\":\"o-1\",\"amount\":1999}".getBytes(StandardCharsets.UTF_8);
+            byte[] body = Figures.ORDER_PAYLOAD.getBytes(StandardCharsets.UTF_8);
             for (int i = 0; i < n; i++) {
                 ch.basicPublish("bench", "bench.x", new AMQP.BasicProperties.Builder().deliveryMode(2)
                         .contentType("application/json").messageId(UUID.randomUUID().toString()).build(), body);

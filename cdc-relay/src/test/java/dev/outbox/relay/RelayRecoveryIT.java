@@ -61,6 +61,22 @@ class RelayRecoveryIT {
     }
 
     @Test
+    void theLastBatchOfABurstIsAcknowledgedToPostgresWithoutAnyFurtherEvent() throws Exception {
+        // The relay finishes a batch (confirms, offset, slot position) while it reads the next one;
+        // after the last event of a burst, the heartbeat that follows must finish it instead.
+        String slot = world.env().get("RELAY_SLOT");
+        try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#");
+             RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
+            List<String> burst = write(20, "burst");
+            await().atMost(Duration.ofSeconds(30)).until(() -> recorder.messageIds().containsAll(burst));
+            long lsnAfterBurst = world.db().queryLong("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn");
+            await().atMost(Duration.ofSeconds(30)).until(() -> world.db().queryLong(
+                    "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'"
+                            + " AND confirmed_flush_lsn - '0/0'::pg_lsn >= " + lsnAfterBurst) == 1);
+        }
+    }
+
+    @Test
     void sigkilledRelayLosesNothing() throws Exception {
         // ci: 3,000 events, 1 writer, 3 kills; full: 50,000 events, 4 writers, 10 kills at random moments.
         int writers = FaultScale.pick(1, 4);

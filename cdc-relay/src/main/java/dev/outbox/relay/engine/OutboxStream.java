@@ -21,10 +21,13 @@ import org.apache.kafka.connect.source.SourceRecord;
  */
 public final class OutboxStream implements AutoCloseable {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OutboxStream.class);
+
     private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final CompletableFuture<Throwable> completion = new CompletableFuture<>();
     private final String offsetTarget;
     private final String topicPrefix;
+    private final BatchHandler handler;
     private volatile boolean polling;
     private Thread thread;
 
@@ -32,7 +35,7 @@ public final class OutboxStream implements AutoCloseable {
         this.topicPrefix = config.slot();
         this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(database::open,
                 config.dbSchema(), config.slot()));
-        BatchHandler handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics);
+        this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics);
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties(config, offsetTarget))
                 .notifying(handler)
@@ -145,6 +148,18 @@ public final class OutboxStream implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!completion.isDone()) {
+            try {
+                // The last batch sent is confirmed and its offset stored while the engine still
+                // runs, so a clean restart publishes nothing twice.
+                handler.finishInFlight();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                LOG.warn("Stopped before the last batch was confirmed; it will be published again after restart");
+            } catch (RuntimeException e) {
+                LOG.warn("Could not finish the last batch ({}); it will be published again after restart", e.getMessage());
+            }
+        }
         try {
             engine.close();
         } catch (IOException e) {

@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -41,8 +42,9 @@ import org.slf4j.LoggerFactory;
  *     {@code DLX} with reason {@code relay_error} and the error in its headers; the batch
  *     goes on.</li>
  * </ul>
- * Not thread-safe for concurrent batches: the relay has one publishing thread, which keeps
- * commit order per routing key.
+ * One publishing thread: batches are {@link #send sent} in commit order and {@link #finish
+ * finished} in the same order, so the next batch can go out while the previous one is being
+ * confirmed.
  */
 public final class ConfirmingPublisher implements AutoCloseable {
 
@@ -64,7 +66,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private Connection connection;
     private Channel channel;
     private Channel declareChannel;
-    private volatile PublishRound round;
+    /** Rounds sent and not yet collected: at most the one being finished and the one just sent. */
+    private final List<PublishRound> rounds = new CopyOnWriteArrayList<>();
     private volatile long stopDeadline = Long.MAX_VALUE;
     private volatile boolean outageLogged;
     private boolean topologyDeclared;
@@ -77,31 +80,78 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
     /**
      * Publishes {@code batch} and blocks until every message is confirmed (or dead-lettered as
-     * {@code relay_error}).
+     * {@code relay_error}): {@link #finish}{@code (}{@link #send}{@code (batch))}.
      *
      * @throws InterruptedException when the thread is interrupted or a stop's deadline passed;
      *                              the batch then counts as not published
      */
     public void publishAll(List<OutgoingMessage> batch) throws InterruptedException {
+        finish(send(batch));
+    }
+
+    /**
+     * Sends {@code batch} once, without waiting for its confirms, so the caller can read the
+     * next batch while RabbitMQ confirms this one. Nothing counts as published until
+     * {@link #finish} returned for it. A broker that cannot be reached here is not an error:
+     * {@link #finish} reconnects and publishes the whole batch.
+     */
+    public InFlight send(List<OutgoingMessage> batch) throws InterruptedException {
+        InFlight inFlight = new InFlight(batch);
+        if (batch.isEmpty()) {
+            return inFlight;
+        }
+        lock.lockInterruptibly();
+        try {
+            checkStop();
+            try {
+                ensureOpen();
+                inFlight.firstRound = sendRound(batch, screen(batch, inFlight.pending));
+            } catch (IOException | ShutdownSignalException e) {
+                connectionLost(e, batch.size());
+            }
+        } finally {
+            lock.unlock();
+        }
+        return inFlight;
+    }
+
+    /**
+     * Blocks until every message of {@code inFlight} is confirmed (or dead-lettered as
+     * {@code relay_error}), publishing nacked, timed-out and lost ones again with backoff.
+     * Batches must be finished in the order they were sent.
+     *
+     * @throws InterruptedException when the thread is interrupted or a stop's deadline passed;
+     *                              the batch then counts as not published
+     */
+    public void finish(InFlight inFlight) throws InterruptedException {
+        List<OutgoingMessage> batch = inFlight.batch;
         if (batch.isEmpty()) {
             return;
         }
         lock.lockInterruptibly();
         try {
-            List<Pending> pending = new ArrayList<>(batch.size());
-            for (int i = 0; i < batch.size(); i++) {
-                pending.add(new Pending(i, Kind.EVENT, null));
-            }
+            List<Pending> pending = inFlight.pending;
             int attempt = 0;
             int channelFailures = 0;
+            SentRound sent = inFlight.firstRound;
+            inFlight.firstRound = null;
+            if (sent == null) {
+                backoff(attempt++);  // send() could not reach the broker
+            }
             while (!pending.isEmpty()) {
                 checkStop();
                 try {
-                    ensureOpen();
-                    List<Pending> sendable = screen(batch, pending);
-                    RoundOutcome outcome = channelFailures >= 2
-                            ? publishOneByOne(batch, sendable)
-                            : publishRound(batch, sendable);
+                    RoundOutcome outcome;
+                    if (sent != null) {
+                        outcome = collectRound(batch, sent);
+                        sent = null;
+                    } else {
+                        ensureOpen();
+                        List<Pending> sendable = screen(batch, pending);
+                        outcome = channelFailures >= 2
+                                ? publishOneByOne(batch, sendable)
+                                : collectRound(batch, sendRound(batch, sendable));
+                    }
                     pending = outcome.next();
                     if (outcome.channelFailure() != null) {
                         channelFailures++;
@@ -121,8 +171,28 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 }
             }
         } finally {
-            metrics.unconfirmed().set(0);
+            inFlight.pending = List.of();
+            metrics.unconfirmed().set(outstanding());
             lock.unlock();
+        }
+    }
+
+    /** A batch handed to {@link #send} and not yet {@link #finish}ed. */
+    public static final class InFlight {
+        private final List<OutgoingMessage> batch;
+        private List<Pending> pending;
+        private SentRound firstRound;
+
+        private InFlight(List<OutgoingMessage> batch) {
+            this.batch = batch;
+            this.pending = new ArrayList<>(batch.size());
+            for (int i = 0; i < batch.size(); i++) {
+                pending.add(new Pending(i, Kind.EVENT, null));
+            }
+        }
+
+        public int size() {
+            return batch.size();
         }
     }
 
@@ -148,8 +218,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     /** Gives the batch in flight until {@code timeoutMillis} to finish, then makes it fail. */
     public void stopWithin(long timeoutMillis) {
         stopDeadline = System.currentTimeMillis() + timeoutMillis;
-        PublishRound current = round;
-        if (current != null) {
+        for (PublishRound current : rounds) {
             synchronized (current) {
                 current.notifyAll();
             }
@@ -209,10 +278,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private record RoundOutcome(List<Pending> next, int retried, String channelFailure) {
     }
 
-    private RoundOutcome publishRound(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
-        PublishRound current = new PublishRound();
-        round = current;
-        Map<String, Pending> byMessageId = new HashMap<>();
+    /** The messages of one round, as sent on one channel. */
+    private record SentRound(PublishRound round, List<Pending> items, int sent) {
+    }
+
+    private SentRound sendRound(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
+        PublishRound current = new PublishRound(channel);
+        rounds.add(current);
         int sent = 0;
         try {
             for (Pending p : items) {
@@ -228,18 +300,31 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 }
                 OutgoingMessage m = batch.get(p.index());
                 current.sent(channel.getNextPublishSeqNo(), sent);
-                byMessageId.put(m.messageId(), p);
                 publish(m, p);
                 sent++;
-                metrics.unconfirmed().set(current.outstandingCount());
             }
         } catch (IOException | AlreadyClosedException e) {
             current.channelClosed(e.getMessage());
+        } catch (InterruptedException e) {
+            rounds.remove(current);
+            throw e;
         }
+        metrics.unconfirmed().set(outstanding());
+        return new SentRound(current, items, sent);
+    }
+
+    private RoundOutcome collectRound(List<OutgoingMessage> batch, SentRound sentRound) throws InterruptedException {
+        PublishRound current = sentRound.round();
+        List<Pending> items = sentRound.items();
+        int sent = sentRound.sent();
         long timeout = Math.min(config.confirmTimeout().toMillis(), Math.max(0, stopDeadline - System.currentTimeMillis()));
-        boolean allConfirmed = current.awaitConfirms(timeout);
-        checkStop();
-        round = null;
+        boolean allConfirmed;
+        try {
+            allConfirmed = current.awaitConfirms(timeout);
+            checkStop();
+        } finally {
+            rounds.remove(current);
+        }
 
         List<Pending> next = new ArrayList<>();
         Set<Integer> failedPositions = new HashSet<>(current.failed());
@@ -292,7 +377,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             RoundOutcome single;
             try {
                 ensureOpen();
-                single = publishRound(batch, List.of(p));
+                single = collectRound(batch, sendRound(batch, List.of(p)));
             } catch (IOException | ShutdownSignalException e) {
                 connectionLost(e, items.size() - i);
                 next.addAll(items.subList(i, items.size()));
@@ -371,23 +456,28 @@ public final class ConfirmingPublisher implements AutoCloseable {
             declareTopology(declareChannel, connector.endpoint());
         }
         if (channel == null || !channel.isOpen()) {
-            channel = connection.createChannel();
-            channel.confirmSelect();
-            channel.addConfirmListener(
-                    (seq, multiple) -> onConfirm(seq, multiple, true),
-                    (seq, multiple) -> onConfirm(seq, multiple, false));
-            channel.addReturnListener(returned -> {
-                PublishRound current = round;
-                if (current != null) {
-                    current.returned(returned.getProperties().getMessageId());
+            Channel opened = connection.createChannel();
+            opened.confirmSelect();
+            // Confirms carry sequence numbers of their own channel only: a late confirm from a
+            // channel that was replaced must never be taken for a message of the new one.
+            opened.addConfirmListener(
+                    (seq, multiple) -> onConfirm(opened, seq, multiple, true),
+                    (seq, multiple) -> onConfirm(opened, seq, multiple, false));
+            opened.addReturnListener(returned -> {
+                for (PublishRound r : rounds) {
+                    if (r.channel() == opened) {
+                        r.returned(returned.getProperties().getMessageId());
+                    }
                 }
             });
-            channel.addShutdownListener(cause -> {
-                PublishRound current = round;
-                if (current != null) {
-                    current.channelClosed(BrokerErrors.describe(cause));
+            opened.addShutdownListener(cause -> {
+                for (PublishRound r : rounds) {
+                    if (r.channel() == opened) {
+                        r.channelClosed(BrokerErrors.describe(cause));
+                    }
                 }
             });
+            channel = opened;
         }
         metrics.brokerConnected(true);
         if (outageLogged || !loggedConnected) {
@@ -418,12 +508,21 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
     }
 
-    private void onConfirm(long sequence, boolean multiple, boolean ack) {
-        PublishRound current = round;
-        if (current != null) {
-            current.confirm(sequence, multiple, ack);
-            metrics.unconfirmed().set(current.outstandingCount());
+    private void onConfirm(Channel on, long sequence, boolean multiple, boolean ack) {
+        for (PublishRound r : rounds) {
+            if (r.channel() == on) {
+                r.confirm(sequence, multiple, ack);
+            }
         }
+        metrics.unconfirmed().set(outstanding());
+    }
+
+    private int outstanding() {
+        int n = 0;
+        for (PublishRound r : rounds) {
+            n += r.outstandingCount();
+        }
+        return n;
     }
 
     private void connectionLost(Exception e, int unconfirmed) {

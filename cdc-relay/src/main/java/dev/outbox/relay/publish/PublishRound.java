@@ -15,10 +15,21 @@ import java.util.concurrent.ConcurrentSkipListMap;
  */
 final class PublishRound {
 
+    private final com.rabbitmq.client.Channel channel;
+
     private final NavigableMap<Long, Integer> outstanding = new ConcurrentSkipListMap<>();
     private final List<Integer> nacked = new ArrayList<>();
     private final Set<String> returnedMessageIds = ConcurrentHashMap.newKeySet();
     private volatile String channelFailure;
+
+    PublishRound(com.rabbitmq.client.Channel channel) {
+        this.channel = channel;
+    }
+
+    /** The channel this round was sent on: only its confirms, returns and closure count. */
+    com.rabbitmq.client.Channel channel() {
+        return channel;
+    }
 
     void sent(long sequence, int index) {
         outstanding.put(sequence, index);

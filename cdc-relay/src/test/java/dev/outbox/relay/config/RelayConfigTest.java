@@ -26,7 +26,7 @@ class RelayConfigTest {
         assertThat(config.publication()).isEqualTo("cdc_relay_events");
         assertThat(config.httpPort()).isEqualTo(8080);
         assertThat(config.migrate()).isTrue();
-        assertThat(config.pollInterval()).isEqualTo(Duration.ofMillis(5));
+        assertThat(config.pollInterval()).isEqualTo(Duration.ofMillis(2));
     }
 
     @ParameterizedTest(name = "{0}={1}")

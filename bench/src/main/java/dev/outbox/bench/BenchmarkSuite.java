@@ -1,0 +1,373 @@
+package dev.outbox.bench;
+
+import dev.outbox.db.Migrations;
+import dev.outbox.db.Outbox;
+import dev.outbox.db.OutboxEvent;
+import dev.outbox.sdk.Broker;
+import dev.outbox.sdk.BrokerConfig;
+import dev.outbox.testing.PostgresFixture;
+import dev.outbox.testing.RabbitFixture;
+import dev.outbox.testing.TestDatabase;
+import dev.outbox.testing.TestVhost;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole benchmark in one run, so every ratio compares figures of the same machine at the
+ * same time: (1) PostgreSQL appends, (2) RabbitMQ confirmed publishes (plain client, SDK
+ * Publisher, relay publisher), (3) relay drain of rows written ahead and its ratio to (2),
+ * (4) relay steady-state latency at fixed offered rates, (5) relay RSS and CPU, (6) consumer.
+ * Prints a Markdown table and writes it, the raw figures and a latency plot to
+ * {@code bench/target/results/}.
+ *
+ * <p>Args: {@code --repeats N} [3], {@code --drain ROWS} [200000], {@code --seconds S} per
+ * steady-state run [20], {@code --quick} (1 repeat, 20000 rows, 8 s: a smoke run),
+ * {@code --only append,broker,drain,steady,consume} (some parts; ratios to a part not run are left out),
+ * {@code --rates 1000,3000,5000} (the fixed steady-state rates; 50% and 90% of the limit are added when it was measured).
+ */
+public final class BenchmarkSuite {
+
+    private static final int PLAIN_MESSAGES = 100_000;
+    private static final int SDK_MESSAGES = 5_000;
+    private static final int CONSUME_MESSAGES = 20_000;
+
+    private final int repeats;
+    private final int drainRows;
+    private final int steadySeconds;
+    private final java.util.Set<String> parts;
+    private final Path out = Path.of("bench", "target", "results");
+    private final Map<String, String[]> table = new LinkedHashMap<>();
+    private final StringBuilder raw = new StringBuilder();
+
+    private final List<Integer> fixedRates;
+
+    private BenchmarkSuite(int repeats, int drainRows, int steadySeconds, java.util.Set<String> parts, List<Integer> fixedRates) {
+        this.fixedRates = fixedRates;
+        this.parts = parts;
+        this.repeats = repeats;
+        this.drainRows = drainRows;
+        this.steadySeconds = steadySeconds;
+    }
+
+    public static void main(String[] args) throws Exception {
+        int repeats = 3;
+        int drain = 200_000;
+        int seconds = 20;
+        java.util.Set<String> parts = java.util.Set.of("append", "broker", "drain", "steady", "consume");
+        List<Integer> fixedRates = List.of(1000, 3000, 5000);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--repeats" -> repeats = Integer.parseInt(args[++i]);
+                case "--drain" -> drain = Integer.parseInt(args[++i]);
+                case "--seconds" -> seconds = Integer.parseInt(args[++i]);
+                case "--only" -> parts = java.util.Set.of(args[++i].split(","));
+                case "--rates" -> fixedRates = java.util.Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
+                case "--quick" -> {
+                    repeats = 1;
+                    drain = 20_000;
+                    seconds = 8;
+                }
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + "; use --repeats N, --drain ROWS, --seconds S, --quick or --only PART,...");
+            }
+        }
+        new BenchmarkSuite(repeats, drain, seconds, parts, fixedRates).run();
+        System.exit(0);
+    }
+
+    private Stats append100;
+    private double ceiling = Double.NaN;
+
+    private void run() throws Exception {
+        Files.createDirectories(out);
+        log("machine: " + Machine.describe());
+        if (parts.contains("append")) {
+            appends();
+        }
+        try (TestVhost vhost = RabbitFixture.get().newVirtualHost("bench-broker")) {
+            if (parts.contains("broker")) {
+                broker(vhost.uri());
+            }
+            if (parts.contains("drain")) {
+                drain(vhost.uri());
+            }
+            if (parts.contains("steady")) {
+                double limit = Math.min(append100 == null ? Double.NaN : append100.median(), ceiling);
+                TreeSet<Integer> rates = new TreeSet<>(fixedRates);
+                if (!Double.isNaN(limit)) {
+                    rates.addAll(List.of((int) (limit * 0.5), (int) (limit * 0.9)));
+                }
+                List<LatencyPlot.Point> points = new ArrayList<>();
+                steady(vhost.uri(), rates, limit, points);
+                LatencyPlot.write(out.resolve("latency.png"), "cdc-relay: commit-to-consumer latency vs offered rate ("
+                        + Instant.now().toString().substring(0, 10) + ", " + Machine.cores() + " cores, "
+                        + BenchQueue.queueType() + " queue)", points, 3000, 5, 25);
+            }
+            if (parts.contains("consume")) {
+                consume(vhost);
+            }
+        }
+        writeTable();
+    }
+
+    /** (1) The PostgreSQL side: outbox appends through the db module's writer. */
+    private void appends() throws Exception {
+        try (TestDatabase db = PostgresFixture.get().createDatabase("bench_append")) {
+            Migrations.apply(db.dataSource());
+            Stats append1 = repeat("append 1/tx", () -> appendRun(db, 1));
+            append100 = repeat("append 100/tx", () -> appendRun(db, 100));
+            row("1. PostgreSQL: outbox appends, 8 threads, 1 event per transaction", append1.describe("%,.0f") + " events/s", "");
+            row("1. PostgreSQL: outbox appends, 8 threads, 100 events per transaction", append100.describe("%,.0f") + " events/s", "");
+        }
+    }
+
+    /** (2) The RabbitMQ side: confirmed publishes, the plain client's best as the ceiling. */
+    private void broker(String uri) throws Exception {
+        Deliveries deliveries = new Deliveries();
+        try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback())) {
+            Stats plain = repeat("plain client", () -> {
+                double best = 0;
+                for (int window : new int[] {1024, 8192}) {
+                    best = Math.max(best, BrokerLimit.plainClient(uri, PLAIN_MESSAGES, window));
+                    drained(queue);
+                }
+                return best;
+            });
+            ceiling = plain.median();
+            Stats relayPublisher = repeat("relay publisher", () -> {
+                double rate = BrokerLimit.relayPublisher(uri, PLAIN_MESSAGES, 2048);
+                drained(queue);
+                return rate;
+            });
+            Stats sdk1 = repeat("sdk publisher 1 thread", () -> BrokerLimit.sdkPublisher(uri, SDK_MESSAGES / 4, 1));
+            Stats sdk8 = repeat("sdk publisher 8 threads", () -> BrokerLimit.sdkPublisher(uri, SDK_MESSAGES, 8));
+            drained(queue);
+            String shape = " (" + BenchQueue.queueType() + " queue, consumer attached)";
+            row("2. RabbitMQ: plain amqp-client, async confirms, best of windows 1024/8192" + shape, plain.describe("%,.0f") + " msg/s", "the ceiling");
+            row("2. RabbitMQ: relay's ConfirmingPublisher, batches of 2048, one batch in flight",
+                    relayPublisher.describe("%,.0f") + " msg/s", pct(relayPublisher.median(), ceiling) + " of the plain client");
+            row("2. RabbitMQ: SDK Publisher.send, 1 thread (waits for each confirm)", sdk1.describe("%,.0f") + " msg/s",
+                    pct(sdk1.median(), ceiling) + " of the plain client");
+            row("2. RabbitMQ: SDK Publisher.send, 8 threads sharing one Publisher", sdk8.describe("%,.0f") + " msg/s",
+                    pct(sdk8.median(), ceiling) + " of the plain client");
+        }
+    }
+
+    /** (3) and (5): rows written ahead, relay (re)started; throughput, RSS, CPU; and the relay's CPU while idle. */
+    private void drain(String uri) throws Exception {
+        List<double[]> drains = new ArrayList<>();
+        Stats drain = repeat("relay drain", () -> {
+            double[] d = drainRun(uri);
+            drains.add(d);
+            return d[0];
+        });
+        Stats firstToLast = Stats.of(drains.stream().map(d -> d[3]).toList());
+        row("3. Relay drain: " + String.format("%,d", drainRows) + " rows written while the relay was stopped; relay start to last delivery",
+                drain.describe("%,.0f") + " events/s", pct(drain.median(), ceiling) + " of the plain client (target >= 90%)");
+        row("3. Relay drain, first to last delivery (without JVM and engine start)",
+                firstToLast.describe("%,.0f") + " events/s", pct(firstToLast.median(), ceiling) + " of the plain client");
+        row("5. Relay peak RSS during the drain (-Xmx192m, serial GC)",
+                Stats.of(drains.stream().map(d -> d[1]).toList()).describe("%.0f") + " MB", "target <= 300 MB");
+        row("5. Relay CPU per 100,000 events during the drain (incl. JVM start and JIT)",
+                Stats.of(drains.stream().map(d -> d[2]).toList()).describe("%.1f") + " s", "");
+        row("5. Relay CPU while idle (streaming, no events), per minute",
+                Stats.of(drains.stream().map(d -> d[4]).toList()).describe("%.1f") + " s", "");
+    }
+
+    /** (6) One Subscriber's own rate on a queue filled beforehand. */
+    private void consume(TestVhost vhost) throws Exception {
+        try (TestDatabase db = PostgresFixture.get().createDatabase("bench_consume");
+             Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()))) {
+            Migrations.apply(db.dataSource());
+            Stats ack = repeat("consume ack", () -> ConsumeBenchmark.rate(db, vhost, broker, CONSUME_MESSAGES, false));
+            Stats inbox = repeat("consume inbox", () -> ConsumeBenchmark.rate(db, vhost, broker, CONSUME_MESSAGES, true));
+            row("6. Consumer: one Subscriber, prefetch 50, ack only", ack.describe("%,.0f") + " msg/s", "");
+            row("6. Consumer: one Subscriber, prefetch 50, transactional inbox", inbox.describe("%,.0f") + " msg/s", "");
+        }
+    }
+
+    private double appendRun(TestDatabase db, int perTx) throws Exception {
+        double rate = AppendBenchmark.run(db, 8, perTx, 10);
+        db.execute("TRUNCATE events");
+        return rate;
+    }
+
+    /** Rows written while the relay is stopped (after its first start made the slot), then a restart: events/s, peak RSS MB, CPU s per 100k. */
+    private double[] drainRun(String uri) throws Exception {
+        try (TestDatabase db = PostgresFixture.get().createDatabase("bench_drain")) {
+            Migrations.apply(db.dataSource());
+            Map<String, String> env = relayEnv(db, uri, "bench_drain_" + System.nanoTime() % 1_000_000);
+            try (RelayRun first = RelayRun.start(env, "bench-relay-drain")) {
+                first.awaitReady();
+            }
+            Outbox outbox = new Outbox();
+            List<OutboxEvent> chunk = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                chunk.add(OutboxEvent.builder("bench.created").payload(Figures.ORDER_PAYLOAD).header("tenant", "acme").build());
+            }
+            for (int written = 0; written < drainRows; written += 1000) {
+                outbox.inTransaction(db.dataSource(), c -> outbox.appendAll(c, chunk));
+            }
+            Deliveries deliveries = new Deliveries();
+            try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
+                 RelayRun relay = RelayRun.start(env, "bench-relay-drain")) {
+                long started = System.nanoTime();
+                while (deliveries.received() < drainRows) {
+                    relay.checkAlive();
+                    TimeUnit.MILLISECONDS.sleep(50);
+                    if (System.nanoTime() - started > TimeUnit.MINUTES.toNanos(15)) {
+                        throw new IllegalStateException("drain did not finish in 15 minutes: " + deliveries.received());
+                    }
+                }
+                double seconds = (deliveries.lastAt() - started) / 1e9;
+                double rate = drainRows / seconds;
+                double firstToLast = drainRows / ((deliveries.lastAt() - deliveries.firstAt()) / 1e9);
+                double cpuPer100k = relay.cpuSeconds() * 100_000 / drainRows;
+                // Idle: the stream is caught up; what does it cost to wait for the next event?
+                double idleFrom = relay.cpuSeconds();
+                TimeUnit.SECONDS.sleep(15);
+                double idlePerMinute = (relay.cpuSeconds() - idleFrom) * 4;
+                log(String.format("drain: %d rows in %.1f s from restart (%.0f events/s; %.0f/s first to last), peak RSS %d MB,"
+                        + " CPU %.1f s per 100k (incl. JVM start); idle CPU %.1f s per minute", drainRows, seconds, rate,
+                        firstToLast, relay.peakRssMb(), cpuPer100k, idlePerMinute));
+                return new double[] {rate, relay.peakRssMb(), cpuPer100k, firstToLast, idlePerMinute};
+            }
+        }
+    }
+
+    private void steady(String uri, TreeSet<Integer> rates, double limit, List<LatencyPlot.Point> points) throws Exception {
+        try (TestDatabase db = PostgresFixture.get().createDatabase("bench_steady")) {
+            Migrations.apply(db.dataSource());
+            Deliveries deliveries = new Deliveries();
+            try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
+                 RelayRun relay = RelayRun.start(relayEnv(db, uri, "bench_steady_" + System.nanoTime() % 1_000_000), "bench-relay-steady")) {
+                relay.awaitReady();
+                SteadyLoad.run(db, deliveries, 500, 3);  // warm the relay's JIT before the first counted rate
+                for (int rate : rates) {
+                    List<long[]> runs = new ArrayList<>();
+                    List<Double> written = new ArrayList<>();
+                    List<Double> cpu = new ArrayList<>();
+                    int lost = 0;
+                    for (int r = 0; r < repeats; r++) {
+                        relay.checkAlive();
+                        double cpuBefore = relay.cpuSeconds();
+                        SteadyLoad.Result result = SteadyLoad.run(db, deliveries, rate, steadySeconds);
+                        double cpuUsed = relay.cpuSeconds() - cpuBefore;
+                        runs.add(result.latencies());
+                        written.add(result.writtenRate());
+                        cpu.add(cpuUsed * 100_000 / Math.max(1, result.writtenRate() * steadySeconds));
+                        lost += result.lost();
+                        log(String.format("steady %d/s run %d: written %.0f/s, %s, lost %d, relay CPU %.1f s", rate, r + 1,
+                                result.writtenRate(), Figures.latencies(result.latencies()), result.lost(), cpuUsed));
+                    }
+                    double[] p50 = percentiles(runs, 50);
+                    double[] p95 = percentiles(runs, 95);
+                    double[] p99 = percentiles(runs, 99);
+                    double[] max = percentiles(runs, 100);
+                    points.add(new LatencyPlot.Point(Stats.of(written).median(), median(p50), median(p95), median(p99), median(max)));
+                    String label = rate == (int) (limit * 0.5) ? " (50% of the limit)" : rate == (int) (limit * 0.9) ? " (90% of the limit)" : "";
+                    row(String.format("4. Relay steady state, %,d events/s offered%s: commit to consumer p50 / p95 / p99 / max", rate, label),
+                            String.format("%s / %s / %s / %s ms", fmt(p50), fmt(p95), fmt(p99), fmt(max)),
+                            String.format("written %s/s; lost %d; relay CPU %s s per 100k", Stats.of(written).describe("%,.0f"), lost,
+                                    Stats.of(cpu).describe("%.1f")) + target(rate, median(p50), median(p99), limit));
+                }
+            }
+        }
+    }
+
+    private static String target(int rate, double p50, double p99, double limit) {
+        if (rate == 3000) {
+            return String.format("; target p50 <= 5, p99 <= 25: %s", p50 <= 5 && p99 <= 25 ? "met" : "not met");
+        }
+        if (rate == (int) (limit * 0.9)) {
+            return String.format("; target p99 < 100: %s", p99 < 100 ? "met" : "not met");
+        }
+        return "";
+    }
+
+    private static double[] percentiles(List<long[]> runs, double p) {
+        double[] values = new double[runs.size()];
+        for (int i = 0; i < runs.size(); i++) {
+            long[] sorted = runs.get(i).clone();
+            Arrays.sort(sorted);
+            values[i] = Figures.percentile(sorted, p);
+        }
+        return values;
+    }
+
+    private static double median(double[] values) {
+        return Stats.of(Arrays.stream(values).boxed().toList()).median();
+    }
+
+    private static String fmt(double[] values) {
+        Stats s = Stats.of(Arrays.stream(values).boxed().toList());
+        return s.runs().size() > 1 ? String.format("%.1f (%.1f-%.1f)", s.median(), s.min(), s.max()) : String.format("%.1f", s.median());
+    }
+
+    private static Map<String, String> relayEnv(TestDatabase db, String uri, String slot) {
+        return new java.util.HashMap<>(Map.of("RELAY_DB_URL", db.url(), "RELAY_DB_USER", db.user(),
+                "RELAY_DB_PASSWORD", db.password(), "RELAY_RABBITMQ_URI", uri, "RELAY_SLOT", slot));
+    }
+
+    private static void drained(BenchQueue queue) throws Exception {
+        Deliveries.await(() -> {
+            try {
+                return queue.depth() == 0;
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }, 5, TimeUnit.MINUTES, "the benchmark queue to drain");
+    }
+
+    @FunctionalInterface
+    private interface Measurement {
+        double run() throws Exception;
+    }
+
+    private Stats repeat(String name, Measurement m) throws Exception {
+        List<Double> runs = new ArrayList<>();
+        for (int r = 0; r < repeats; r++) {
+            double v = m.run();
+            log(String.format("%s run %d: %,.0f", name, r + 1, v));
+            runs.add(v);
+        }
+        return Stats.of(runs);
+    }
+
+    private void row(String what, String figure, String note) {
+        table.put(what, new String[] {figure, note});
+        log("| " + what + " | " + figure + " | " + note + " |");
+    }
+
+    private static String pct(double part, double whole) {
+        if (Double.isNaN(whole)) {
+            return "n/a (broker part not run)";
+        }
+        return String.format("%.0f%%", 100 * part / whole);
+    }
+
+    private void log(String line) {
+        System.out.println("bench: " + line);
+        raw.append(Instant.now()).append(' ').append(line).append('\n');
+    }
+
+    private void writeTable() throws Exception {
+        StringBuilder md = new StringBuilder();
+        md.append("Run of ").append(Instant.now()).append(" on ").append(Machine.describe()).append("; ").append(repeats)
+                .append(" repeats each, median (min to max).\n\n| Measurement | Figure | Notes |\n|---|---|---|\n");
+        table.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v[0]).append(" | ").append(v[1]).append(" |\n"));
+        Files.writeString(out.resolve("benchmarks.md"), md.toString());
+        Files.writeString(out.resolve("raw.txt"), raw.toString());
+        System.out.println();
+        System.out.println(md);
+        System.out.println("bench: written " + out.resolve("benchmarks.md") + ", " + out.resolve("latency.png") + ", " + out.resolve("raw.txt"));
+    }
+}

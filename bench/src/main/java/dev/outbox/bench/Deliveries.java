@@ -1,0 +1,122 @@
+package dev.outbox.bench;
+
+import com.rabbitmq.client.DeliverCallback;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * What the benchmark consumer saw: a count, the first and last arrival, and for messages a
+ * writer registered with its commit time, the commit-to-consumer latency (same JVM, same
+ * monotonic clock).
+ */
+final class Deliveries {
+
+    private final AtomicInteger received = new AtomicInteger();
+    private final AtomicLong firstAt = new AtomicLong();
+    private final AtomicLong lastAt = new AtomicLong();
+    /** messageId -> {commit time, arrival time}; whichever of writer and consumer comes second records the latency. */
+    private final Map<String, long[]> pending = new ConcurrentHashMap<>();
+    private volatile LatencyLog latencies = new LatencyLog();
+
+    DeliverCallback callback() {
+        return (tag, delivery) -> {
+            long now = System.nanoTime();
+            firstAt.compareAndSet(0, now);
+            lastAt.set(now);
+            received.incrementAndGet();
+            long[] times = pending.get(delivery.getProperties().getMessageId());
+            if (times != null) {
+                arrived(delivery.getProperties().getMessageId(), times, now);
+            }
+        };
+    }
+
+    /** Before the commit: the event is expected (so an arrival that beats the writer's clock read is not lost). */
+    void expect(String messageId) {
+        pending.put(messageId, new long[2]);
+    }
+
+    /** After the commit returned. */
+    void committed(String messageId, long nanos) {
+        long[] times = pending.get(messageId);
+        synchronized (times) {
+            times[0] = nanos;
+            if (times[1] != 0) {
+                latencies.add(Math.max(0, times[1] - nanos));
+                pending.remove(messageId);
+            }
+        }
+    }
+
+    /** The commit failed: nothing is expected. */
+    void forget(String messageId) {
+        pending.remove(messageId);
+    }
+
+    private void arrived(String messageId, long[] times, long now) {
+        synchronized (times) {
+            times[1] = now;
+            if (times[0] != 0) {
+                latencies.add(now - times[0]);
+                pending.remove(messageId);
+            }
+        }
+    }
+
+    int received() {
+        return received.get();
+    }
+
+    long firstAt() {
+        return firstAt.get();
+    }
+
+    long lastAt() {
+        return lastAt.get();
+    }
+
+    /** Starts a new latency log (and forgets arrival times); returns the previous log. */
+    LatencyLog reset() {
+        LatencyLog previous = latencies;
+        latencies = new LatencyLog();
+        firstAt.set(0);
+        lastAt.set(0);
+        return previous;
+    }
+
+    /** Messages registered as committed and not seen yet. */
+    int missing() {
+        return pending.size();
+    }
+
+    static void await(BooleanSupplier condition, long timeout, TimeUnit unit, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out waiting for " + what);
+            }
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
+    }
+
+    /** Latencies in nanoseconds, appended concurrently. */
+    static final class LatencyLog {
+        private long[] values = new long[1 << 16];
+        private int size;
+
+        synchronized void add(long nanos) {
+            if (size == values.length) {
+                values = java.util.Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = nanos;
+        }
+
+        synchronized long[] toArray() {
+            return java.util.Arrays.copyOf(values, size);
+        }
+    }
+}

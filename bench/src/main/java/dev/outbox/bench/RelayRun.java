@@ -1,0 +1,152 @@
+package dev.outbox.bench;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The relay jar as a child process, launched as its Dockerfile launches it (explicit heap,
+ * serial GC), with its peak RSS sampled every 100 ms and its CPU time read from /proc.
+ * RELAY_* variables of the benchmark's own environment reach it (tuning under test);
+ * BENCH_RELAY_JVM_OPTS adds JVM options (e.g. a JFR recording).
+ */
+final class RelayRun implements AutoCloseable {
+
+    static final List<String> HEAP = List.of("-Xms64m", "-Xmx192m", "-XX:+UseSerialGC");
+
+    private final Process process;
+    private final int httpPort;
+    private final AtomicLong peakRssKb = new AtomicLong();
+    private final Thread sampler;
+
+    private RelayRun(Process process, int httpPort) {
+        this.process = process;
+        this.httpPort = httpPort;
+        this.sampler = new Thread(() -> {
+            while (process.isAlive()) {
+                peakRssKb.accumulateAndGet(rssKb(process.pid()), Math::max);
+                try {
+                    TimeUnit.MILLISECONDS.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "rss-sampler");
+        sampler.setDaemon(true);
+        sampler.start();
+    }
+
+    static RelayRun start(Map<String, String> relayEnv, String logName) throws IOException {
+        int port = freePort();
+        Map<String, String> env = new HashMap<>(relayEnv);
+        env.put("RELAY_HTTP_PORT", Integer.toString(port));
+        env.putIfAbsent("RELAY_CAPTURE_DEAD_LETTERS", "false");
+        System.getenv().forEach((k, v) -> {
+            if (k.startsWith("RELAY_")) {
+                env.put(k, v);
+            }
+        });
+        List<String> command = new ArrayList<>(List.of(javaBin()));
+        command.addAll(HEAP);
+        String extra = System.getenv("BENCH_RELAY_JVM_OPTS");
+        if (extra != null && !extra.isBlank()) {
+            command.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        command.addAll(List.of("-jar", jar().toString(), "run"));
+        Path log = Files.createDirectories(Path.of("bench", "target")).resolve(logName + ".log");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        return new RelayRun(pb.start(), port);
+    }
+
+    /** Waits until /health/ready answers 200. */
+    RelayRun awaitReady() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (System.nanoTime() < deadline) {
+            checkAlive();
+            try {
+                HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + "/health/ready").toURL().openConnection();
+                c.setConnectTimeout(500);
+                c.setReadTimeout(500);
+                if (c.getResponseCode() == 200) {
+                    return this;
+                }
+            } catch (IOException notYet) {
+                // starting
+            }
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
+        throw new IllegalStateException("relay not ready within 2 minutes; see bench/target/*.log");
+    }
+
+    void checkAlive() {
+        if (!process.isAlive()) {
+            throw new IllegalStateException("relay exited with " + process.exitValue() + "; see bench/target/*.log");
+        }
+    }
+
+    long peakRssMb() {
+        return peakRssKb.get() / 1024;
+    }
+
+    /** utime + stime of the process, from /proc/PID/stat, in seconds (clock ticks of 100 Hz). */
+    double cpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** SIGTERM, as an orchestrator stops it; the relay finishes its batch in flight. */
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+        sampler.interrupt();
+    }
+
+    private static Path jar() {
+        Path jar = Path.of("cdc-relay", "target", "cdc-relay.jar");
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " not found: run ./mvnw package first (bench/run does)");
+        }
+        return jar.toAbsolutePath();
+    }
+
+    private static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static long rssKb(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,98 @@
+package dev.outbox.bench;
+
+import dev.outbox.db.Outbox;
+import dev.outbox.db.OutboxEvent;
+import dev.outbox.testing.TestDatabase;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Writers that offer a fixed event rate for a while. Each of the writer threads owns an equal
+ * share of the rate; whenever events are due it commits them in one transaction (one event
+ * per transaction at low rates, a few at high rates, as a busy service would), and registers
+ * each event's commit time for the latency. The first seconds are a warm-up and not counted.
+ */
+final class SteadyLoad {
+
+    static final int WRITERS = 4;
+    private static final int WARMUP_SECONDS = 2;
+
+    record Result(int offeredRate, double writtenRate, long[] latencies, int lost) {
+    }
+
+    private SteadyLoad() {
+    }
+
+    static Result run(TestDatabase db, Deliveries deliveries, int rate, int seconds) throws Exception {
+        Outbox outbox = new Outbox();
+        long begin = System.nanoTime();
+        long end = begin + TimeUnit.SECONDS.toNanos(seconds);
+        long warmupEnd = begin + TimeUnit.SECONDS.toNanos(WARMUP_SECONDS);
+        AtomicInteger written = new AtomicInteger();
+        AtomicInteger counted = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        deliveries.reset();
+        double perWriterPerNano = rate / (double) WRITERS / TimeUnit.SECONDS.toNanos(1);
+        for (int w = 0; w < WRITERS; w++) {
+            Thread t = new Thread(() -> {
+                long mine = 0;
+                try (Connection c = db.connect()) {
+                    c.setAutoCommit(false);
+                    while (true) {
+                        long now = System.nanoTime();
+                        if (now >= end) {
+                            break;
+                        }
+                        long due = (long) ((now - begin) * perWriterPerNano) + 1 - mine;
+                        if (due <= 0) {
+                            long nextDue = begin + (long) ((mine) / perWriterPerNano);
+                            LockSupport.parkNanos(Math.max(10_000, nextDue - now));
+                            continue;
+                        }
+                        int n = (int) Math.min(due, 500);
+                        List<OutboxEvent> events = new ArrayList<>(n);
+                        for (int i = 0; i < n; i++) {
+                            events.add(OutboxEvent.builder("bench.steady").payload(Figures.ORDER_PAYLOAD)
+                                    .header("tenant", "acme").messageId(java.util.UUID.randomUUID()).build());
+                        }
+                        boolean counting = now > warmupEnd;
+                        if (counting) {
+                            events.forEach(e -> deliveries.expect(e.messageId().toString()));
+                        }
+                        outbox.appendAll(c, events);
+                        c.commit();
+                        long committed = System.nanoTime();
+                        if (counting) {
+                            events.forEach(e -> deliveries.committed(e.messageId().toString(), committed));
+                            counted.addAndGet(n);
+                        }
+                        mine += n;
+                        written.addAndGet(n);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }, "steady-writer-" + w);
+            t.start();
+            threads.add(t);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (!failures.isEmpty()) {
+            throw new IllegalStateException("writer failed", failures.get(0));
+        }
+        double writtenRate = written.get() / ((System.nanoTime() - begin) / 1e9);
+        try {
+            Deliveries.await(() -> deliveries.missing() == 0, 60, TimeUnit.SECONDS, "the steady-state events");
+        } catch (IllegalStateException stillMissing) {
+            // reported as lost below
+        }
+        return new Result(rate, writtenRate, deliveries.reset().toArray(), deliveries.missing());
+    }
+}
