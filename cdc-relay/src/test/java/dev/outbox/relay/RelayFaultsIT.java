@@ -9,6 +9,8 @@ import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
 import dev.outbox.testing.TestVhost;
+import dev.outbox.sdk.wire.Topology;
+import java.util.Map;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,6 +92,51 @@ class RelayFaultsIT {
                 assertThat(tally.unexpected()).isZero();
             }
         }
+    }
+
+    @Test
+    void aFullQueueThatRejectsPublishesHoldsBackOnlyItsOwnMessagesAndLosesNothing() throws Exception {
+        // Scenario 8: a subscriber queue with x-max-length and overflow=reject-publish, its consumer stopped.
+        String full = world.rabbit().queue("full");
+        BROKER.withChannel(ch -> {
+            Topology.declareUnrouted(ch);
+            Topology.declareEventExchange(ch, world.exchange());
+            ch.queueDeclare(full, true, false, false, Map.of("x-max-length", 10, "x-overflow", "reject-publish"));
+            ch.queueBind(full, world.exchange(), world.exchange() + ".full.#");
+        });
+        try (Recorder other = Recorder.bind(BROKER, world.rabbit().queue("other"), world.exchange() + ":" + world.exchange() + ".other.#");
+             RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
+            List<String> toFull = new ArrayList<>();
+            List<String> toOther = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                toFull.addAll(write(5, "full.e"));
+                toOther.addAll(write(5, "other.e"));
+            }
+            // 50 events for a queue with room for 10, interleaved with 50 for another queue.
+            await().atMost(Duration.ofSeconds(30)).until(() -> other.messageIds().containsAll(toOther));
+            assertThat(relay.relay().metrics().parked().get()).as("messages parked after nacks").isPositive();
+            BROKER.withChannel(ch -> assertThat(ch.messageCount(full)).as("the full queue holds its limit").isEqualTo(10));
+            List<String> later = write(5, "other.later");
+            await().atMost(Duration.ofSeconds(30)).until(() -> other.messageIds().containsAll(later));
+
+            long consumerBack = System.nanoTime();
+            try (Recorder drained = Recorder.existing(BROKER, full)) {
+                await().atMost(Duration.ofSeconds(90)).until(() -> drained.tally(toFull).lost() == 0);
+                Recorder.Tally tally = drained.tally(toFull);
+                System.out.println("scenario queue-overflow: events=" + (toFull.size() + toOther.size() + later.size())
+                        + " full-queue " + tally + " other-queue " + other.tally(concat(toOther, later))
+                        + " drained " + (System.nanoTime() - consumerBack) / 1_000_000 + " ms after the consumer came back");
+                assertThat(tally.unexpected()).isZero();
+                assertThat(other.tally(concat(toOther, later)).lost()).isZero();
+                await().atMost(Duration.ofSeconds(30)).until(() -> relay.relay().metrics().parked().get() == 0);
+            }
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     @Test

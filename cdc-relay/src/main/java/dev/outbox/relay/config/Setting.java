@@ -32,6 +32,8 @@ public enum Setting {
             "How often the slot is moved on while events is idle, so WAL does not pile up; 0 turns it off."),
     MAX_MESSAGE_BYTES("RELAY_MAX_MESSAGE_BYTES", "134217728",
             "Largest body the broker accepts (RabbitMQ max_message_size); a larger event goes to DLX as relay_error."),
+    MAX_PARKED("RELAY_MAX_PARKED", "10000",
+            "Most nacked messages (a full queue) set aside for a later retry while the stream goes on; past it the stream waits. 0: always wait."),
     SHUTDOWN_TIMEOUT_MS("RELAY_SHUTDOWN_TIMEOUT_MS", "30000", "On SIGTERM, how long to wait for outstanding confirms."),
     CAPTURE_DEAD_LETTERS("RELAY_CAPTURE_DEAD_LETTERS", "true",
             "Run the dead-letter capture in the relay: messages in the dead_letters and unrouted queues are stored in the dead_letters table."),

@@ -35,7 +35,7 @@ public final class OutboxStream implements AutoCloseable {
         this.topicPrefix = config.slot();
         this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(database::open,
                 config.dbSchema(), config.slot()));
-        this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics);
+        this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics, config.maxParked());
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties(config, offsetTarget))
                 .notifying(handler)

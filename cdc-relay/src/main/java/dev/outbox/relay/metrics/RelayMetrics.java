@@ -25,6 +25,7 @@ public final class RelayMetrics {
     private final DistributionSummary batchSize;
     private final Counter republished;
     private final AtomicInteger unconfirmed = new AtomicInteger();
+    private final AtomicInteger parked = new AtomicInteger();
     private final AtomicLong slotLagBytes = new AtomicLong(-1);
     private final AtomicInteger brokerConnected = new AtomicInteger();
     private final AtomicInteger streaming = new AtomicInteger();
@@ -48,6 +49,9 @@ public final class RelayMetrics {
                 .register(registry);
         Gauge.builder("relay.messages.unconfirmed", unconfirmed, AtomicInteger::get)
                 .description("Messages published and not yet confirmed").register(registry);
+        Gauge.builder("relay.messages.parked", parked, AtomicInteger::get)
+                .description("Messages RabbitMQ nacked (a full queue) waiting to be published again while the stream goes on")
+                .register(registry);
         Gauge.builder("relay.slot.lag.bytes", slotLagBytes, AtomicLong::get)
                 .description("WAL bytes the replication slot holds back (-1 until measured)").baseUnit("bytes").register(registry);
         Gauge.builder("relay.broker.connected", brokerConnected, AtomicInteger::get)
@@ -84,6 +88,10 @@ public final class RelayMetrics {
 
     public AtomicInteger unconfirmed() {
         return unconfirmed;
+    }
+
+    public AtomicInteger parked() {
+        return parked;
     }
 
     public void slotLagBytes(long bytes) {

@@ -96,8 +96,12 @@ public final class ConfirmingPublisher implements AutoCloseable {
      * {@link #finish} reconnects and publishes the whole batch.
      */
     public InFlight send(List<OutgoingMessage> batch) throws InterruptedException {
-        InFlight inFlight = new InFlight(batch);
-        if (batch.isEmpty()) {
+        return send(batch, null);
+    }
+
+    private InFlight send(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
+        InFlight inFlight = new InFlight(batch, items);
+        if (inFlight.pending.isEmpty()) {
             return inFlight;
         }
         lock.lockInterruptibly();
@@ -124,9 +128,24 @@ public final class ConfirmingPublisher implements AutoCloseable {
      *                              the batch then counts as not published
      */
     public void finish(InFlight inFlight) throws InterruptedException {
+        finish(inFlight, false);
+    }
+
+    /**
+     * Like {@link #finish}, but a message RabbitMQ nacks (a queue full with
+     * {@code overflow=reject-publish}, most often) is not published again here: it is returned
+     * {@link Parked parked}, for {@link #sendParked} after a backoff, so that messages for
+     * other queues keep flowing meanwhile. Everything not returned is confirmed.
+     */
+    public Parked finishOrPark(InFlight inFlight) throws InterruptedException {
+        return finish(inFlight, true);
+    }
+
+    private Parked finish(InFlight inFlight, boolean park) throws InterruptedException {
         List<OutgoingMessage> batch = inFlight.batch;
+        List<Pending> parked = new ArrayList<>();
         if (batch.isEmpty()) {
-            return;
+            return new Parked(batch, parked);
         }
         lock.lockInterruptibly();
         try {
@@ -135,7 +154,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             int channelFailures = 0;
             SentRound sent = inFlight.firstRound;
             inFlight.firstRound = null;
-            if (sent == null) {
+            if (sent == null && !pending.isEmpty()) {
                 backoff(attempt++);  // send() could not reach the broker
             }
             while (!pending.isEmpty()) {
@@ -153,14 +172,24 @@ public final class ConfirmingPublisher implements AutoCloseable {
                                 : collectRound(batch, sendRound(batch, sendable));
                     }
                     pending = outcome.next();
+                    if (park && !outcome.nacked().isEmpty()) {
+                        pending = new ArrayList<>(pending);
+                        pending.removeAll(outcome.nacked());
+                        parked.addAll(outcome.nacked());
+                    }
                     if (outcome.channelFailure() != null) {
                         channelFailures++;
                         LOG.warn("Publishing channel closed by RabbitMQ ({}); {} messages of the batch are published again",
                                 outcome.channelFailure(), outcome.retried());
                         closeChannel();
                     }
-                    if (outcome.retried() > 0) {
-                        metrics.republished(outcome.retried());
+                    int retried = outcome.retried() - (park ? outcome.nacked().size() : 0);
+                    if (!park && !outcome.nacked().isEmpty()) {
+                        LOG.warn("RabbitMQ nacked {} messages (a queue may be full with overflow=reject-publish);"
+                                + " publishing them again after a backoff", outcome.nacked().size());
+                    }
+                    if (retried > 0) {
+                        metrics.republished(retried);
                         backoff(attempt++);
                     } else {
                         attempt = 0;
@@ -175,6 +204,46 @@ public final class ConfirmingPublisher implements AutoCloseable {
             metrics.unconfirmed().set(outstanding());
             lock.unlock();
         }
+        return new Parked(batch, parked);
+    }
+
+    /** Sends parked messages again, each as it was (event, unrouted copy or relay error); finish as any batch. */
+    public InFlight sendParked(Parked parked) throws InterruptedException {
+        return send(parked.batch, parked.items);
+    }
+
+    /**
+     * Messages RabbitMQ nacked, set aside by {@link #finishOrPark}: still unpublished, never
+     * to be counted as done until {@link #sendParked} and a finish confirmed them.
+     */
+    public static final class Parked {
+        /** Nothing parked. */
+        public static final Parked NONE = new Parked(List.of(), List.of());
+
+        private final List<OutgoingMessage> batch;
+        private final List<Pending> items;
+
+        private Parked(List<OutgoingMessage> batch, List<Pending> items) {
+            this.batch = batch;
+            this.items = List.copyOf(items);
+        }
+
+        public int size() {
+            return items.size();
+        }
+
+        public boolean isEmpty() {
+            return items.isEmpty();
+        }
+
+        /** e.g. {@code exchange 'order' (12)}: where the parked messages were going, for the log. */
+        public String describe() {
+            Map<String, Integer> byExchange = new java.util.TreeMap<>();
+            for (Pending p : items) {
+                byExchange.merge(batch.get(p.index()).exchange(), 1, Integer::sum);
+            }
+            return byExchange.toString();
+        }
     }
 
     /** A batch handed to {@link #send} and not yet {@link #finish}ed. */
@@ -183,16 +252,24 @@ public final class ConfirmingPublisher implements AutoCloseable {
         private List<Pending> pending;
         private SentRound firstRound;
 
-        private InFlight(List<OutgoingMessage> batch) {
+        private InFlight(List<OutgoingMessage> batch, List<Pending> items) {
             this.batch = batch;
-            this.pending = new ArrayList<>(batch.size());
-            for (int i = 0; i < batch.size(); i++) {
-                pending.add(new Pending(i, Kind.EVENT, null));
+            if (items != null) {
+                this.pending = new ArrayList<>(items);
+            } else {
+                this.pending = new ArrayList<>(batch.size());
+                for (int i = 0; i < batch.size(); i++) {
+                    pending.add(new Pending(i, Kind.EVENT, null));
+                }
             }
+            this.size = pending.size();
         }
 
+        private final int size;
+
+        /** Messages in it when it was sent. */
         public int size() {
-            return batch.size();
+            return size;
         }
     }
 
@@ -275,7 +352,12 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
     }
 
-    private record RoundOutcome(List<Pending> next, int retried, String channelFailure) {
+    /** What a round left to do: {@code next} to publish again (nacked ones included), of which {@code nacked} were refused by the broker. */
+    private record RoundOutcome(List<Pending> next, int retried, String channelFailure, Set<Pending> nacked) {
+
+        RoundOutcome(List<Pending> next, int retried, String channelFailure) {
+            this(next, retried, channelFailure, Set.of());
+        }
     }
 
     /** The messages of one round, as sent on one channel. */
@@ -327,6 +409,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
 
         List<Pending> next = new ArrayList<>();
+        Set<Pending> nacked = new HashSet<>();
+        Set<Integer> nackedPositions = current.nackedPositions();
         Set<Integer> failedPositions = new HashSet<>(current.failed());
         for (int pos = sent; pos < items.size(); pos++) {
             failedPositions.add(pos);
@@ -338,6 +422,9 @@ public final class ConfirmingPublisher implements AutoCloseable {
             if (failedPositions.contains(pos)) {
                 next.add(p);
                 retried++;
+                if (nackedPositions.contains(pos)) {
+                    nacked.add(p);
+                }
             } else if (current.returnedMessageIds().contains(m.messageId())) {
                 if (p.kind() == Kind.EVENT) {
                     LOG.info("{} had no route and no alternate exchange; sending it to '{}'", m.describe(), Topology.UNROUTED);
@@ -361,11 +448,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             // Late confirms of the old round must not be taken for the next one.
             closeChannel();
         }
-        if (current.nackedCount() > 0) {
-            LOG.warn("RabbitMQ nacked {} messages (a queue may be full with overflow=reject-publish);"
-                    + " publishing them again after a backoff", current.nackedCount());
-        }
-        return new RoundOutcome(next, retried, current.channelFailure());
+        return new RoundOutcome(next, retried, current.channelFailure(), nacked);
     }
 
     /** After repeated channel failures: one message per round, to find the one that breaks the channel. */
@@ -540,11 +623,20 @@ public final class ConfirmingPublisher implements AutoCloseable {
         closeQuietly();
     }
 
-    private void backoff(int attempt) throws InterruptedException {
-        long delay = Math.min(MAX_BACKOFF_MS, 100L << Math.min(attempt, 6));
+    /** Waits {@code millis}, or less when a stop's deadline comes first (then throws, as every wait here does). */
+    public void pause(long millis) throws InterruptedException {
         long untilStop = stopDeadline - System.currentTimeMillis();
-        TimeUnit.MILLISECONDS.sleep(Math.max(0, Math.min(delay, untilStop)));
+        TimeUnit.MILLISECONDS.sleep(Math.max(0, Math.min(millis, untilStop)));
         checkStop();
+    }
+
+    /** The capped exponential backoff every retry here uses: 100 ms, doubling, at most 5 s. */
+    public static long backoffMillis(int attempt) {
+        return Math.min(MAX_BACKOFF_MS, 100L << Math.min(attempt, 6));
+    }
+
+    private void backoff(int attempt) throws InterruptedException {
+        pause(backoffMillis(attempt));
     }
 
     private void checkStop() throws InterruptedException {

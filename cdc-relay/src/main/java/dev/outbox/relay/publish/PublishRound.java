@@ -88,6 +88,11 @@ final class PublishRound {
         return failed;
     }
 
+    /** Positions RabbitMQ answered with a nack. */
+    synchronized java.util.Set<Integer> nackedPositions() {
+        return new java.util.HashSet<>(nacked);
+    }
+
     synchronized int nackedCount() {
         return nacked.size();
     }
