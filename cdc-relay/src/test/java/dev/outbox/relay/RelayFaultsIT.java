@@ -140,6 +140,63 @@ class RelayFaultsIT {
     }
 
     @Test
+    void deadLetterCaptureKilledMidStreamStoresEveryDeadLetterExactlyOnce() throws Exception {
+        // Scenario 7: the relay's dead-letter capture SIGKILLed at random moments, i.e. also between
+        // a row's commit and its message's ack; the redelivered copies must not become second rows.
+        int letters = FaultScale.pick(3000, 20_000);
+        int kills = FaultScale.pick(3, 10);
+        java.util.Random random = new java.util.Random();
+        try (TestVhost vhost = BROKER.newVirtualHost("faults-capture")) {
+            world.env().put("RELAY_RABBITMQ_URI", vhost.uri());
+            world.env().put("RELAY_CAPTURE_DEAD_LETTERS", "true");
+            List<String> ids = new ArrayList<>();
+            try (com.rabbitmq.client.Connection c = RabbitFixture.connectionFactory(vhost.uri()).newConnection("it-dead-letters");
+                 com.rabbitmq.client.Channel ch = c.createChannel()) {
+                Topology.declareDeadLetters(ch);
+                ch.confirmSelect();
+                for (int i = 0; i < letters; i++) {
+                    String id = "dl-" + i + "-" + java.util.UUID.randomUUID();
+                    ids.add(id);
+                    ch.basicPublish(Topology.DLX, world.exchange() + ".failed", new com.rabbitmq.client.AMQP.BasicProperties.Builder()
+                            .messageId(id).deliveryMode(2).headers(Map.of(dev.outbox.sdk.Headers.DEAD_LETTER_ID, "dlid-" + id,
+                                    dev.outbox.sdk.Headers.DEAD_LETTER_REASON, "rejected", dev.outbox.sdk.Headers.DEAD_LETTER_QUEUE, "it_q"))
+                            .build(), ("{\"i\":" + i + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+                ch.waitForConfirmsOrDie(60_000);
+            }
+            String rows = "SELECT count(*) FROM dead_letters";
+            int killed = 0;
+            for (int k = 0; k < kills && world.db().queryLong(rows) < letters; k++) {
+                try (RelayProcess relay = RelayProcess.start(world.env(), "capture-kill-" + world.env().get("RELAY_SLOT"))) {
+                    long seen = world.db().queryLong(rows);
+                    long killAt = seen + 50 + random.nextInt(letters / kills);
+                    await().atMost(Duration.ofSeconds(90)).until(() -> world.db().queryLong(rows) >= Math.min(killAt, letters));
+                    relay.kill();
+                    killed++;
+                }
+            }
+            try (RelayProcess relay = RelayProcess.start(world.env(), "capture-kill-" + world.env().get("RELAY_SLOT")).awaitReady()) {
+                await().atMost(Duration.ofSeconds(120)).until(() -> world.db().queryLong(rows) >= letters);
+                // Anything redelivered after the last kill has arrived once the queue is empty.
+                await().atMost(Duration.ofSeconds(60)).until(() -> queueDepth(vhost, Topology.DEAD_LETTERS_QUEUE) == 0);
+                long stored = world.db().queryLong(rows);
+                long distinct = world.db().queryLong("SELECT count(DISTINCT message_id) FROM dead_letters");
+                System.out.println("scenario capture-kills: dead letters=" + letters + " kills=" + killed + " rows=" + stored
+                        + " distinct=" + distinct + " lost=" + (letters - distinct) + " duplicates=" + (stored - distinct));
+                assertThat(distinct).as("every dead letter stored").isEqualTo(letters);
+                assertThat(stored).as("no dead letter stored twice").isEqualTo(letters);
+            }
+        }
+    }
+
+    private static long queueDepth(TestVhost vhost, String queue) throws Exception {
+        try (com.rabbitmq.client.Connection c = RabbitFixture.connectionFactory(vhost.uri()).newConnection("it-depth");
+             com.rabbitmq.client.Channel ch = c.createChannel()) {
+            return ch.messageCount(queue);
+        }
+    }
+
+    @Test
     void relayPausedLongerThanTheBrokerHeartbeatAndWalSenderTimeoutRecoversByItself() throws Exception {
         // SIGSTOP past RabbitMQ's heartbeat timeout (2 x 15 s) in ci; past wal_sender_timeout (60 s) too in full.
         int pauseSeconds = FaultScale.pick(35, 70);

@@ -23,6 +23,18 @@ final class ScratchCluster implements AutoCloseable {
     }
 
     static ScratchCluster start(String walLevel) throws IOException, InterruptedException {
+        return start(walLevel, null);
+    }
+
+    /**
+     * A logical-decoding cluster that serves TLS with {@code certs}' server certificate (for
+     * localhost), so clients can connect with {@code sslmode=verify-full}.
+     */
+    static ScratchCluster startWithTls(dev.outbox.testing.TestCertificates certs) throws IOException, InterruptedException {
+        return start("logical", certs);
+    }
+
+    private static ScratchCluster start(String walLevel, dev.outbox.testing.TestCertificates certs) throws IOException, InterruptedException {
         String version = run("bash", "-c", "ls /etc/postgresql | sort -n | tail -1").trim();
         String name = "it_scratch_" + ThreadLocalRandom.current().nextInt(100_000);
         int port = RelayEnv.freePort();
@@ -30,7 +42,16 @@ final class ScratchCluster implements AutoCloseable {
                 "--auth=trust", "--no-instructions");
         ScratchCluster cluster = new ScratchCluster(version, name, port);
         try {
-            run("bash", "-c", "echo \"wal_level = " + walLevel + "\" >> /etc/postgresql/" + version + "/" + name + "/postgresql.conf");
+            String conf = "/etc/postgresql/" + version + "/" + name + "/postgresql.conf";
+            run("bash", "-c", "echo \"wal_level = " + walLevel + "\" >> " + conf);
+            if (certs != null) {
+                // The server's key must belong to postgres and be private to it.
+                String data = "/var/lib/postgresql/" + version + "/" + name;
+                run("install", "-o", "postgres", "-g", "postgres", "-m", "600", certs.serverKey().toString(), data + "/tls.key");
+                run("install", "-o", "postgres", "-g", "postgres", "-m", "644", certs.serverCertificate().toString(), data + "/tls.crt");
+                run("bash", "-c", "printf \"ssl = on\\nssl_cert_file = '" + data + "/tls.crt'\\nssl_key_file = '" + data
+                        + "/tls.key'\\n\" >> " + conf);
+            }
             run("pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start");
         } catch (IOException | RuntimeException e) {
             cluster.close();

@@ -4,6 +4,7 @@ import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import dev.outbox.sdk.wire.BrokerTls;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
@@ -32,9 +33,11 @@ public final class Broker implements AutoCloseable {
     public static Broker connect(BrokerConfig config) throws IOException {
         ConnectionFactory factory = new ConnectionFactory();
         try {
-            factory.setUri(config.uri());
-        } catch (Exception e) {
-            throw new IllegalArgumentException("broker URI is not usable: " + e.getClass().getSimpleName(), e);
+            BrokerTls.configure(factory, config.uri(), config.caFile());
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalArgumentException("OUTBOX_RABBITMQ_CA_FILE is not usable: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("broker URI is not usable: " + e.getMessage(), e);
         }
         factory.setAutomaticRecoveryEnabled(true);
         factory.setTopologyRecoveryEnabled(true);
@@ -50,6 +53,13 @@ public final class Broker implements AutoCloseable {
             return new Broker(config, connection);
         } catch (TimeoutException e) {
             throw new IOException("timed out connecting to RabbitMQ " + config, e);
+        } catch (IOException e) {
+            if (BrokerTls.isHandshakeFailure(e)) {
+                throw new IOException("RabbitMQ " + config + " presented a certificate this client does not trust, or one"
+                        + " for another host name: set OUTBOX_RABBITMQ_CA_FILE to the PEM of the CA that signed it (or add"
+                        + " that CA to the JVM's trust store), and use the host name the certificate names", e);
+            }
+            throw e;
         }
     }
 

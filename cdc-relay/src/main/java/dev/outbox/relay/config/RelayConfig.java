@@ -24,6 +24,7 @@ public record RelayConfig(
         Secret dbPassword,
         String dbSchema,
         Secret rabbitUri,
+        java.nio.file.Path rabbitCaFile,
         List<String> rabbitAddresses,
         String appId,
         String slot,
@@ -35,6 +36,7 @@ public record RelayConfig(
         Duration pollInterval,
         int confirmWindow,
         Duration confirmTimeout,
+        Duration offsetFlushInterval,
         Duration heartbeatInterval,
         int maxMessageBytes,
         int maxParked,
@@ -76,6 +78,22 @@ public record RelayConfig(
         }
         Secret rabbitUri = new Secret(raw.get(Setting.RABBITMQ_URI));
         validateAmqpUri(rabbitUri.reveal());
+        java.nio.file.Path caFile = null;
+        if (!raw.get(Setting.RABBITMQ_CA_FILE).isBlank()) {
+            caFile = java.nio.file.Path.of(raw.get(Setting.RABBITMQ_CA_FILE));
+            if (!rabbitUri.reveal().startsWith("amqps:")) {
+                throw new ConfigException(Setting.RABBITMQ_CA_FILE.variable() + " is set but " + Setting.RABBITMQ_URI.variable()
+                        + " is not amqps://; use amqps:// for TLS, or unset " + Setting.RABBITMQ_CA_FILE.variable());
+            }
+            if (!java.nio.file.Files.isReadable(caFile)) {
+                throw bad(Setting.RABBITMQ_CA_FILE, "must be a readable PEM file", caFile.toString());
+            }
+            try {
+                dev.outbox.sdk.wire.BrokerTls.sslContext(caFile);
+            } catch (java.security.GeneralSecurityException | java.io.IOException e) {
+                throw bad(Setting.RABBITMQ_CA_FILE, "must hold PEM certificates (" + e.getMessage() + ")", caFile.toString());
+            }
+        }
         String appId = raw.get(Setting.APP_ID);
         if (appId.isBlank() || appId.length() > 255) {
             throw bad(Setting.APP_ID, "must be 1 to 255 characters", appId);
@@ -94,6 +112,7 @@ public record RelayConfig(
                 new Secret(raw.get(Setting.DB_PASSWORD)),
                 schema,
                 rabbitUri,
+                caFile,
                 addresses(raw.get(Setting.RABBITMQ_ADDRESSES)),
                 appId,
                 slot,
@@ -105,6 +124,7 @@ public record RelayConfig(
                 Duration.ofMillis(intIn(Setting.POLL_INTERVAL_MS, raw.get(Setting.POLL_INTERVAL_MS), 1, 60_000)),
                 intIn(Setting.CONFIRM_WINDOW, raw.get(Setting.CONFIRM_WINDOW), 1, 1 << 20),
                 Duration.ofMillis(intIn(Setting.CONFIRM_TIMEOUT_MS, raw.get(Setting.CONFIRM_TIMEOUT_MS), 100, 3_600_000)),
+                Duration.ofMillis(intIn(Setting.OFFSET_FLUSH_INTERVAL_MS, raw.get(Setting.OFFSET_FLUSH_INTERVAL_MS), 0, 60_000)),
                 Duration.ofMillis(intIn(Setting.HEARTBEAT_INTERVAL_MS, raw.get(Setting.HEARTBEAT_INTERVAL_MS), 0, 3_600_000)),
                 intIn(Setting.MAX_MESSAGE_BYTES, raw.get(Setting.MAX_MESSAGE_BYTES), 1024, 536_870_912),
                 intIn(Setting.MAX_PARKED, raw.get(Setting.MAX_PARKED), 0, 1_000_000),
@@ -220,7 +240,7 @@ public record RelayConfig(
 
     /** The SDK's view of the broker: same URI, addresses and app id. */
     public dev.outbox.sdk.BrokerConfig brokerConfig(String purpose) {
-        return new dev.outbox.sdk.BrokerConfig(rabbitUri.reveal(), rabbitAddresses, appId + "-" + purpose);
+        return new dev.outbox.sdk.BrokerConfig(rabbitUri.reveal(), rabbitAddresses, appId + "-" + purpose, rabbitCaFile);
     }
 
     /** Connection settings for log lines: no secrets. */

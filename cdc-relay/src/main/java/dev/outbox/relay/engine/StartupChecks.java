@@ -36,12 +36,28 @@ public final class StartupChecks {
                         + Setting.DB_USER.variable() + " and " + Setting.DB_PASSWORD.variable()
                         + " (or its _FILE); the relay does not retry wrong credentials.", e);
             }
+            if (isTlsRejection(e)) {
+                throw new StartupCheckException("PostgreSQL at " + config.dbUrl() + " presented a TLS certificate the relay"
+                        + " rejects (" + firstLine(e) + "). With sslmode=verify-ca or verify-full, point sslrootcert in "
+                        + Setting.DB_URL.variable() + " at the CA that signed the server's certificate, and use a host name"
+                        + " the certificate names.", e);
+            }
             if (state.equals("3D000")) {
                 throw new StartupCheckException("The database in " + Setting.DB_URL.variable() + "=" + config.dbUrl()
                         + " does not exist (" + firstLine(e) + ").", e);
             }
             throw e;
         }
+    }
+
+    private static boolean isTlsRejection(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException
+                    || String.valueOf(t.getMessage()).contains("could not be verified by hostnameverifier")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Checks wal_level, the REPLICATION right and the events table. */

@@ -3,6 +3,7 @@ package dev.outbox.relay.publish;
 import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import dev.outbox.sdk.wire.BrokerTls;
 import com.rabbitmq.client.PossibleAuthenticationFailureException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
@@ -26,7 +27,7 @@ public final class BrokerConnector {
         this.config = config;
         this.factory = new ConnectionFactory();
         try {
-            factory.setUri(config.rabbitUri().reveal());
+            BrokerTls.configure(factory, config.rabbitUri().reveal(), config.rabbitCaFile());
         } catch (Exception e) {
             throw new StartupCheckException(Setting.RABBITMQ_URI.variable() + " is not usable: " + e.getClass().getSimpleName());
         }
@@ -54,7 +55,23 @@ public final class BrokerConnector {
                     + " password there; the relay does not retry wrong credentials.", e);
         } catch (TimeoutException e) {
             throw new IOException("timed out connecting to RabbitMQ at " + config.rabbitEndpoint(), e);
+        } catch (IOException e) {
+            if (BrokerTls.isHandshakeFailure(e)) {
+                throw new StartupCheckException("RabbitMQ at " + config.rabbitEndpoint() + " presented a TLS certificate the"
+                        + " relay does not trust, or one that does not name that host (" + rootMessage(e) + "). Set "
+                        + Setting.RABBITMQ_CA_FILE.variable() + " to the PEM of the CA that signed it (or add that CA to the"
+                        + " JVM's trust store), and use a host name the certificate names in " + Setting.RABBITMQ_URI.variable() + ".", e);
+            }
+            throw e;
         }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getMessage();
     }
 
     public String endpoint() {
