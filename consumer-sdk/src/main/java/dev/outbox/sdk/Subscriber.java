@@ -11,6 +11,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.db.RoutingKey;
 import dev.outbox.sdk.wire.AmqpValues;
 import dev.outbox.sdk.wire.ConfirmingChannel;
+import dev.outbox.sdk.wire.IdleConnections;
 import dev.outbox.sdk.wire.Topology;
 import java.io.IOException;
 import java.sql.Connection;

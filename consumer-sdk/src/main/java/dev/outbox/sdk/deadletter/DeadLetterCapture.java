@@ -10,6 +10,7 @@ import com.rabbitmq.client.Envelope;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.Headers;
 import dev.outbox.sdk.wire.AmqpValues;
+import dev.outbox.sdk.wire.IdleConnections;
 import dev.outbox.sdk.wire.Topology;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,12 +47,13 @@ public final class DeadLetterCapture implements AutoCloseable {
             "retries_exhausted", "unroutable", "relay_error");
 
     private final Broker broker;
-    private final DataSource dataSource;
+    /** One open connection per captured queue: a new connection per dead letter capped the capture at about 50 a second. */
+    private final IdleConnections connections;
     private final List<Channel> channels = new ArrayList<>();
 
     public DeadLetterCapture(Broker broker, DataSource dataSource) {
         this.broker = broker;
-        this.dataSource = dataSource;
+        this.connections = new IdleConnections(dataSource, 2);
     }
 
     /** Declares DLX, dead_letters and unrouted (idempotently) and starts consuming both queues. */
@@ -178,7 +180,9 @@ public final class DeadLetterCapture implements AutoCloseable {
     }
 
     private boolean insert(Row r) throws SQLException {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
+        Connection c = connections.take();
+        boolean healthy = false;
+        try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO dead_letters (message_id, exchange, routing_key, queue, reason, retry_count, last_error,"
                         + " headers, properties, body, body_json, dead_lettered_at, dedupe_key)"
                         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?::jsonb, ?, ?)"
@@ -196,7 +200,14 @@ public final class DeadLetterCapture implements AutoCloseable {
             ps.setString(11, r.bodyJson());
             ps.setTimestamp(12, Timestamp.from(r.deadLetteredAt()));
             ps.setString(13, r.dedupeKey());
-            return ps.executeUpdate() == 1;
+            if (!c.getAutoCommit()) {
+                c.setAutoCommit(true);
+            }
+            boolean inserted = ps.executeUpdate() == 1;
+            healthy = true;
+            return inserted;
+        } finally {
+            connections.give(c, healthy);
         }
     }
 
@@ -266,5 +277,6 @@ public final class DeadLetterCapture implements AutoCloseable {
             }
         }
         channels.clear();
+        connections.close();
     }
 }

@@ -1,4 +1,4 @@
-package dev.outbox.sdk;
+package dev.outbox.sdk.wire;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -7,22 +7,24 @@ import java.util.concurrent.BlockingQueue;
 import javax.sql.DataSource;
 
 /**
- * Keeps the transactional handler's connections open between messages (one per consumer), so
- * a plain, unpooled DataSource does not cost a new PostgreSQL connection per message. With a
- * pooled DataSource it only saves the pool's round trip. A connection that failed is closed,
- * not reused.
+ * Keeps database connections open between messages (one per consumer), so a plain, unpooled
+ * DataSource does not cost a new PostgreSQL connection per message. With a pooled DataSource
+ * it only saves the pool's round trip. A connection that failed is closed, not reused.
+ * Plumbing shared by the SDK's parts (the transactional inbox, the dead-letter capture), not
+ * an API for applications.
  */
-final class IdleConnections implements AutoCloseable {
+public final class IdleConnections implements AutoCloseable {
 
     private final DataSource dataSource;
     private final BlockingQueue<Connection> idle;
 
-    IdleConnections(DataSource dataSource, int size) {
+    public IdleConnections(DataSource dataSource, int size) {
         this.dataSource = dataSource;
         this.idle = new ArrayBlockingQueue<>(size);
     }
 
-    Connection take() throws SQLException {
+    /** An open connection: an idle one, or a new one from the DataSource. */
+    public Connection take() throws SQLException {
         Connection c;
         while ((c = idle.poll()) != null) {
             if (!c.isClosed()) {
@@ -32,7 +34,8 @@ final class IdleConnections implements AutoCloseable {
         return dataSource.getConnection();
     }
 
-    void give(Connection c, boolean healthy) {
+    /** Returns {@code c} for the next message, or closes it when it failed or enough are idle. */
+    public void give(Connection c, boolean healthy) {
         if (!healthy || !idle.offer(c)) {
             closeQuietly(c);
         }
