@@ -52,11 +52,6 @@ final class Deliveries {
         }
     }
 
-    /** The commit failed: nothing is expected. */
-    void forget(String messageId) {
-        pending.remove(messageId);
-    }
-
     private void arrived(String messageId, long[] times, long now) {
         synchronized (times) {
             times[1] = now;

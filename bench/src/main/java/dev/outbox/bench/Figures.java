@@ -7,7 +7,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Arrays;
 
-/** The shared payload, percentiles and a results file: every benchmark prints its figures and appends them to target/bench-results. */
+/** The shared payload, percentiles and a results file: every benchmark prints its figures and appends them to bench/target/results. */
 final class Figures {
 
     /** The body every benchmark writes: an order of realistic size (about 140 bytes). */
@@ -35,7 +35,7 @@ final class Figures {
     static void report(String benchmark, String line) {
         System.out.println(benchmark + ": " + line);
         try {
-            Path dir = Files.createDirectories(Path.of("target", "bench-results"));
+            Path dir = Files.createDirectories(Path.of("bench", "target", "results"));
             Files.writeString(dir.resolve(benchmark + ".txt"), Instant.now() + " " + line + System.lineSeparator(),
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {

@@ -6,7 +6,6 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,14 +13,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The relay jar as a child process, launched as its Dockerfile launches it (explicit heap,
- * serial GC), with its peak RSS sampled every 100 ms and its CPU time read from /proc.
- * RELAY_* variables of the benchmark's own environment reach it (tuning under test);
- * BENCH_RELAY_JVM_OPTS adds JVM options (e.g. a JFR recording).
+ * The relay as a child process, started with {@code scripts/relay} (the launcher users run:
+ * explicit heap, serial GC), with its peak RSS sampled every 100 ms and its CPU time read
+ * from /proc. RELAY_* variables of the benchmark's own environment reach it (tuning under
+ * test), RELAY_JAVA_EXTRA_OPTS among them (e.g. a JFR recording).
  */
 final class RelayRun implements AutoCloseable {
-
-    static final List<String> HEAP = List.of("-Xms64m", "-Xmx192m", "-XX:+UseSerialGC");
 
     private final Process process;
     private final int httpPort;
@@ -55,13 +52,7 @@ final class RelayRun implements AutoCloseable {
                 env.put(k, v);
             }
         });
-        List<String> command = new ArrayList<>(List.of(javaBin()));
-        command.addAll(HEAP);
-        String extra = System.getenv("BENCH_RELAY_JVM_OPTS");
-        if (extra != null && !extra.isBlank()) {
-            command.addAll(List.of(extra.trim().split("\\s+")));
-        }
-        command.addAll(List.of("-jar", jar().toString(), "run"));
+        List<String> command = List.of(launcher().toString(), "run");
         Path log = Files.createDirectories(Path.of("bench", "target")).resolve(logName + ".log");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().putAll(env);
@@ -119,16 +110,12 @@ final class RelayRun implements AutoCloseable {
         sampler.interrupt();
     }
 
-    private static Path jar() {
-        Path jar = Path.of("cdc-relay", "target", "cdc-relay.jar");
-        if (!Files.exists(jar)) {
-            throw new IllegalStateException(jar + " not found: run ./mvnw package first (bench/run does)");
+    private static Path launcher() {
+        Path launcher = Path.of("scripts", "relay");
+        if (!Files.exists(Path.of("cdc-relay", "target", "cdc-relay.jar"))) {
+            throw new IllegalStateException("cdc-relay/target/cdc-relay.jar not found: run ./mvnw package first (bench/run does)");
         }
-        return jar.toAbsolutePath();
-    }
-
-    private static String javaBin() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return launcher.toAbsolutePath();
     }
 
     private static int freePort() throws IOException {

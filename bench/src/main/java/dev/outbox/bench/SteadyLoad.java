@@ -33,7 +33,6 @@ final class SteadyLoad {
         long end = begin + TimeUnit.SECONDS.toNanos(seconds);
         long warmupEnd = begin + TimeUnit.SECONDS.toNanos(WARMUP_SECONDS);
         AtomicInteger written = new AtomicInteger();
-        AtomicInteger counted = new AtomicInteger();
         List<Thread> threads = new ArrayList<>();
         List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
         deliveries.reset();
@@ -69,7 +68,6 @@ final class SteadyLoad {
                         long committed = System.nanoTime();
                         if (counting) {
                             events.forEach(e -> deliveries.committed(e.messageId().toString(), committed));
-                            counted.addAndGet(n);
                         }
                         mine += n;
                         written.addAndGet(n);

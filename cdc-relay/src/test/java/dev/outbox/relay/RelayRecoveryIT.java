@@ -140,12 +140,20 @@ class RelayRecoveryIT {
                 await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > seen + 100 || writer.done());
                 assertThat(BrokerFaults.closeConnections(world.env().get("RELAY_APP_ID"))).isPositive();
             }
+            // Once the relay is publishing again, nothing more is re-published: a close fails only
+            // the batches sent on the closed channel, never the ones sent on its replacement.
+            int resumed = recorder.deliveries().size();
+            await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > resumed + 200 || writer.done());
+            long republishedAfterRecovery = relay.relay().metrics().republishedTotal();
             writer.awaitDone();
             List<String> committed = writer.committed();
             await().atMost(Duration.ofSeconds(60)).until(() -> recorder.tally(committed).lost() == 0);
             Recorder.Tally tally = recorder.tally(committed);
-            System.out.println("scenario broker-closes-connection: closes=3 " + tally);
+            System.out.println("scenario broker-closes-connection: closes=3 " + tally + " republished="
+                    + relay.relay().metrics().republishedTotal());
             assertThat(tally.unexpected()).isZero();
+            assertThat(relay.relay().metrics().republishedTotal()).as("re-published after the relay had recovered")
+                    .isEqualTo(republishedAfterRecovery);
             await().atMost(Duration.ofSeconds(20)).until(() -> relay.readiness() == null);
         }
     }

@@ -78,6 +78,9 @@ public final class RelayCli implements Callable<Integer> {
             RelayConfig config = RelayConfig.fromEnv();
             Relay relay = new Relay(config);
             Logger log = LoggerFactory.getLogger(Relay.class);
+            for (String unknown : RelayConfig.unknownVariables(System.getenv())) {
+                log.warn("{} is set but no setting reads it (a typo?); the README's configuration table lists them", unknown);
+            }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (mainExitCode != null) {
                     return;  // main is exiting with its own code (System.exit), not on a signal

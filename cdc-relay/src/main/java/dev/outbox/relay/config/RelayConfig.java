@@ -49,6 +49,24 @@ public record RelayConfig(
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
     private static final Pattern ADDRESS = Pattern.compile("[^\\s:,]+(:\\d{1,5})?");
 
+    /** Read by scripts/relay, not by the relay itself. */
+    private static final java.util.Set<String> LAUNCHER_VARIABLES = java.util.Set.of("RELAY_JAVA_OPTS", "RELAY_JAVA_EXTRA_OPTS");
+
+    /**
+     * {@code RELAY_*} variables in {@code env} that no setting reads: most likely a typo, which
+     * would otherwise leave the default in force without a word. Sorted.
+     */
+    public static List<String> unknownVariables(Map<String, String> env) {
+        java.util.Set<String> known = new java.util.HashSet<>(LAUNCHER_VARIABLES);
+        for (Setting s : Setting.values()) {
+            known.add(s.variable());
+            if (s.secret()) {
+                known.add(s.variable() + "_FILE");
+            }
+        }
+        return env.keySet().stream().filter(k -> k.startsWith("RELAY_") && !known.contains(k)).sorted().toList();
+    }
+
     /** Reads the process environment. */
     public static RelayConfig fromEnv() {
         return from(System.getenv());

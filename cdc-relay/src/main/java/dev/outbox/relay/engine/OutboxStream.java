@@ -35,6 +35,9 @@ public final class OutboxStream implements AutoCloseable {
         this.topicPrefix = config.slot();
         this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(database::open,
                 config.dbSchema(), config.slot()));
+        // A stream that ended left its last batches unfinished; they come again from the WAL.
+        publisher.abandonInFlight();
+        metrics.parked().set(0);
         this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics, config.maxParked());
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties(config, offsetTarget))

@@ -82,6 +82,11 @@ public final class RelayMetrics {
         }
     }
 
+    /** Messages published again so far (relay_messages_republished_total). */
+    public long republishedTotal() {
+        return (long) republished.count();
+    }
+
     public void republished(int count) {
         republished.increment(count);
     }

@@ -179,9 +179,9 @@ public final class ConfirmingPublisher implements AutoCloseable {
                     }
                     if (outcome.channelFailure() != null) {
                         channelFailures++;
-                        LOG.warn("Publishing channel closed by RabbitMQ ({}); {} messages of the batch are published again",
+                        LOG.warn("Publishing channel closed ({}); {} messages of the batch are published again",
                                 outcome.channelFailure(), outcome.retried());
-                        closeChannel();
+                        closeChannelIfCurrent(outcome.channel());
                     }
                     int retried = outcome.retried() - (park ? outcome.nacked().size() : 0);
                     if (!park && !outcome.nacked().isEmpty()) {
@@ -236,7 +236,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             return items.isEmpty();
         }
 
-        /** e.g. {@code exchange 'order' (12)}: where the parked messages were going, for the log. */
+        /** Where the parked messages were going, for the log: e.g. {@code {order=12}} (exchange and count). */
         public String describe() {
             Map<String, Integer> byExchange = new java.util.TreeMap<>();
             for (Pending p : items) {
@@ -249,6 +249,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     /** A batch handed to {@link #send} and not yet {@link #finish}ed. */
     public static final class InFlight {
         private final List<OutgoingMessage> batch;
+        private final int size;
         private List<Pending> pending;
         private SentRound firstRound;
 
@@ -265,11 +266,24 @@ public final class ConfirmingPublisher implements AutoCloseable {
             this.size = pending.size();
         }
 
-        private final int size;
-
         /** Messages in it when it was sent. */
         public int size() {
             return size;
+        }
+    }
+
+    /**
+     * Forgets batches sent and never finished, because the stream that sent them ended (they
+     * will be read from the WAL and published again): their rounds must not linger in the
+     * confirm bookkeeping or the {@code relay_messages_unconfirmed} gauge.
+     */
+    public void abandonInFlight() {
+        lock.lock();
+        try {
+            rounds.clear();
+            metrics.unconfirmed().set(0);
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -353,10 +367,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
 
     /** What a round left to do: {@code next} to publish again (nacked ones included), of which {@code nacked} were refused by the broker. */
-    private record RoundOutcome(List<Pending> next, int retried, String channelFailure, Set<Pending> nacked) {
+    private record RoundOutcome(List<Pending> next, int retried, String channelFailure, Set<Pending> nacked, Channel channel) {
 
         RoundOutcome(List<Pending> next, int retried, String channelFailure) {
-            this(next, retried, channelFailure, Set.of());
+            this(next, retried, channelFailure, Set.of(), null);
         }
     }
 
@@ -445,10 +459,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
         if (!allConfirmed && current.channelFailure() == null) {
             LOG.warn("{} confirms did not arrive within {} ms (or a stop is in progress); publishing those messages again",
                     current.outstandingCount(), timeout);
-            // Late confirms of the old round must not be taken for the next one.
-            closeChannel();
+            // The channel is suspect; confirms are bound to their channel, so a late one cannot be taken for a new round's.
+            closeChannelIfCurrent(current.channel());
         }
-        return new RoundOutcome(next, retried, current.channelFailure(), nacked);
+        return new RoundOutcome(next, retried, current.channelFailure(), nacked, current.channel());
     }
 
     /** After repeated channel failures: one message per round, to find the one that breaks the channel. */
@@ -467,7 +481,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 return new RoundOutcome(next, items.size() - i, null);
             }
             if (single.channelFailure() != null) {
-                closeChannel();
+                closeChannelIfCurrent(single.channel());
                 String failure = single.channelFailure();
                 if (failure.contains("NOT_FOUND")) {
                     declaredExchanges.clear();  // deleted behind our back: declare again and retry
@@ -642,6 +656,17 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private void checkStop() throws InterruptedException {
         if (Thread.currentThread().isInterrupted() || System.currentTimeMillis() > stopDeadline) {
             throw new InterruptedException("publisher stopping: batch not confirmed in time, it will be published again after restart");
+        }
+    }
+
+    /**
+     * Closes {@code failed} if it is still the publishing channel. A round sent on a channel that
+     * was already replaced must not close the new one: that would fail the batch sent on it,
+     * whose finish would close the next, and so on, re-publishing every batch while traffic flows.
+     */
+    private void closeChannelIfCurrent(Channel failed) {
+        if (failed != null && channel == failed) {
+            closeChannel();
         }
     }
 

@@ -95,4 +95,11 @@ class RelayConfigTest {
         assertThat(config.rabbitAddresses()).containsExactly("rabbit1:5672", "rabbit2:5673", "rabbit3");
         assertThat(config.rabbitEndpoint()).isEqualTo("amqp://rabbit1:5672,rabbit2:5673,rabbit3/%2F");
     }
+
+    @Test
+    void variablesNoSettingReadsAreReportedSoATypoDoesNotGoUnnoticed() {
+        assertThat(RelayConfig.unknownVariables(Map.of("RELAY_SLOTT", "x", "RELAY_SLOT", "y", "RELAY_DB_PASSWORD_FILE", "/f",
+                "RELAY_JAVA_OPTS", "-Xmx1g", "PATH", "/bin", "RELAY_HTTP_PORTS", "1")))
+                .containsExactly("RELAY_HTTP_PORTS", "RELAY_SLOTT");
+    }
 }
