@@ -1,8 +1,8 @@
 package dev.outbox.bench;
 
+import dev.outbox.testing.Ports;
 import java.io.IOException;
 import java.net.HttpURLConnection;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +43,7 @@ final class RelayRun implements AutoCloseable {
     }
 
     static RelayRun start(Map<String, String> relayEnv, String logName) throws IOException {
-        int port = freePort();
+        int port = Ports.free();
         Map<String, String> env = new HashMap<>(relayEnv);
         env.put("RELAY_HTTP_PORT", Integer.toString(port));
         env.putIfAbsent("RELAY_CAPTURE_DEAD_LETTERS", "false");
@@ -116,12 +116,6 @@ final class RelayRun implements AutoCloseable {
             throw new IllegalStateException("cdc-relay/target/cdc-relay.jar not found: run ./mvnw package first (bench/run does)");
         }
         return launcher.toAbsolutePath();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     private static long rssKb(long pid) {

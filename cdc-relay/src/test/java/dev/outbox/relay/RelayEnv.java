@@ -1,10 +1,8 @@
 package dev.outbox.relay;
 
+import dev.outbox.testing.Ports;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.TestDatabase;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -23,19 +21,11 @@ final class RelayEnv {
         env.put("RELAY_RABBITMQ_URI", broker.uri());
         env.put("RELAY_SLOT", "it_slot_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30, 1L << 40), 36));
         env.put("RELAY_APP_ID", "it-relay");
-        env.put("RELAY_HTTP_PORT", Integer.toString(freePort()));
+        env.put("RELAY_HTTP_PORT", Integer.toString(Ports.free()));
         env.put("RELAY_HEARTBEAT_INTERVAL_MS", "1000");
         // The dead_letters and unrouted queues are shared in the default virtual host: tests that
         // need the capture turn it on in a virtual host of their own.
         env.put("RELAY_CAPTURE_DEAD_LETTERS", "false");
         return env;
-    }
-
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -3,6 +3,7 @@ package dev.outbox.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.outbox.testing.Ports;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
 import java.time.Duration;
@@ -32,7 +33,7 @@ class RelayOperationsIT {
     @Test
     void secondRelayOnTheSameSlotStandsByAndTakesOverWhenTheFirstDies() throws Exception {
         Map<String, String> standbyEnv = new HashMap<>(world.env());
-        standbyEnv.put("RELAY_HTTP_PORT", Integer.toString(RelayEnv.freePort()));
+        standbyEnv.put("RELAY_HTTP_PORT", Integer.toString(Ports.free()));
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("ops"), world.exchange() + ":#");
              RelayProcess active = RelayProcess.start(world.env(), "active-" + world.env().get("RELAY_SLOT")).awaitReady();
              RelayProcess standby = RelayProcess.start(standbyEnv, "standby-" + world.env().get("RELAY_SLOT"));

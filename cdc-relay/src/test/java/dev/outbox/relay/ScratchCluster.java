@@ -1,5 +1,6 @@
 package dev.outbox.relay;
 
+import dev.outbox.testing.Ports;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -37,7 +38,7 @@ final class ScratchCluster implements AutoCloseable {
     private static ScratchCluster start(String walLevel, dev.outbox.testing.TestCertificates certs) throws IOException, InterruptedException {
         String version = run("bash", "-c", "ls /etc/postgresql | sort -n | tail -1").trim();
         String name = "it_scratch_" + ThreadLocalRandom.current().nextInt(100_000);
-        int port = RelayEnv.freePort();
+        int port = Ports.free();
         run("pg_createcluster", version, name, "-p", Integer.toString(port), "--",
                 "--auth=trust", "--no-instructions");
         ScratchCluster cluster = new ScratchCluster(version, name, port);

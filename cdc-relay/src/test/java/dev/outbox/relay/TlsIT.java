@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.BrokerConfig;
 import dev.outbox.sdk.wire.BrokerTls;
+import dev.outbox.testing.Ports;
 import dev.outbox.testing.Recorder;
 import dev.outbox.testing.TestCertificates;
 import dev.outbox.testing.TlsBroker;
@@ -81,7 +82,7 @@ class TlsIT {
             env.put("RELAY_RABBITMQ_CA_FILE", rabbitCa.toString());
         }
         env.put("RELAY_SLOT", "it_tls_" + ThreadLocalRandom.current().nextInt(1_000_000));
-        env.put("RELAY_HTTP_PORT", Integer.toString(RelayEnv.freePort()));
+        env.put("RELAY_HTTP_PORT", Integer.toString(Ports.free()));
         env.put("RELAY_HEARTBEAT_INTERVAL_MS", "1000");
         env.put("RELAY_CAPTURE_DEAD_LETTERS", "false");
         return env;

@@ -1,17 +1,13 @@
 package dev.outbox.testing;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A second, throw-away RabbitMQ node on this machine with a TLS listener only, started from the local RabbitMQ installation with its own node
@@ -43,7 +39,7 @@ public final class TlsBroker implements AutoCloseable {
     public static TlsBroker start(TestCertificates certs) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("outbox-rabbit-tls-");
         String node = "outbox_tls_" + ThreadLocalRandom.current().nextInt(1_000_000) + "@localhost";
-        int tlsPort = freePort();
+        int tlsPort = Ports.free();
         // No plain listener: its default port is the shared broker's.
         Files.writeString(dir.resolve("rabbitmq.conf"), String.join("\n",
                 "listeners.tcp = none",
@@ -61,7 +57,7 @@ public final class TlsBroker implements AutoCloseable {
         Map<String, String> env = Map.of(
                 "HOME", dir.toString(),
                 "RABBITMQ_NODENAME", node,
-                "RABBITMQ_DIST_PORT", Integer.toString(freePort()),
+                "RABBITMQ_DIST_PORT", Integer.toString(Ports.free()),
                 "RABBITMQ_CONFIG_FILE", dir.resolve("rabbitmq.conf").toString(),
                 "RABBITMQ_ADVANCED_CONFIG_FILE", dir.resolve("advanced.config").toString(),
                 "RABBITMQ_ENABLED_PLUGINS_FILE", dir.resolve("enabled_plugins").toString(),
@@ -95,12 +91,6 @@ public final class TlsBroker implements AutoCloseable {
         return out;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     @Override
     public void close() throws IOException, InterruptedException {
         try {
@@ -112,13 +102,7 @@ public final class TlsBroker implements AutoCloseable {
                 new ProcessBuilder("kill", "-9", Files.readString(pid).trim()).start().waitFor();
             }
         } finally {
-            List<Path> all = new ArrayList<>();
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(all::add);
-            }
-            for (Path p : all) {
-                Files.deleteIfExists(p);
-            }
+            Directories.deleteRecursively(dir);
         }
     }
 }

@@ -90,6 +90,7 @@ final class BatchHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEv
         this.publisher = publisher;
         this.metrics = metrics;
         this.maxParked = maxParked;
+        metrics.parked().set(0);  // a new stream starts with nothing parked
     }
 
     @Override

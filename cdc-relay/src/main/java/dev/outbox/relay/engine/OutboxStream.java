@@ -37,7 +37,6 @@ public final class OutboxStream implements AutoCloseable {
                 config.dbSchema(), config.slot()));
         // A stream that ended left its last batches unfinished; they come again from the WAL.
         publisher.abandonInFlight();
-        metrics.parked().set(0);
         this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics, config.maxParked());
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties(config, offsetTarget))
