@@ -25,9 +25,9 @@ class OutboxStreamPropertiesTest {
     }
 
     @Test
-    void storesOffsetsInPostgresAtTheConfiguredInterval() {
+    void storesOffsetsInPostgresAfterEveryBatchByDefault() {
         assertThat(p).containsEntry("offset.storage", PostgresOffsetStore.class.getName())
-                .containsEntry("offset.flush.interval.ms", "250")
+                .containsEntry("offset.flush.interval.ms", "0")
                 .containsEntry(PostgresOffsetStore.TARGET_PROPERTY, "target-handle");
     }
 
