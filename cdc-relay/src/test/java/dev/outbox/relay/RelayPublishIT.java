@@ -11,6 +11,7 @@ import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;
 import dev.outbox.testing.Recorder;
 import dev.outbox.testing.TestDatabase;
+import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,6 +36,7 @@ class RelayPublishIT {
     private static RabbitScope rabbit;
     private static String orders;
     private static String invoices;
+    private static String slot;
     private final Outbox outbox = new Outbox();
 
     @BeforeAll
@@ -44,6 +47,7 @@ class RelayPublishIT {
         invoices = rabbit.exchange("invoice");
         Map<String, String> env = RelayEnv.forTest(db, BROKER);
         env.put("RELAY_MAX_MESSAGE_BYTES", "4096");
+        slot = env.get("RELAY_SLOT");
         relay = RelayHarness.start(env).awaitReady();
     }
 
@@ -199,6 +203,44 @@ class RelayPublishIT {
             assertThat(clash.bodyText()).isEqualTo("{}");
         }
         assertThat(relay.relay().metrics().scrape()).contains("relay_errors_total{reason=\"relay_error\"} 2.0");
+    }
+
+    @Test
+    void createdAtIsSentAsTheRowsTimeToTheMicrosecond() throws Exception {
+        Recorder all = record(orders + ":" + orders + ".dated.#");
+        db.execute("INSERT INTO events (routing_key, payload, created_at) VALUES"
+                + " ('" + orders + ".dated.a', '{}', '2026-01-02 05:04:05.123456+02')");
+        await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
+        Recorder.Delivery d = all.deliveries().get(0);
+        assertThat(d.header("created-at")).isEqualTo("2026-01-02T03:04:05.123456Z");
+        assertThat(d.properties().getTimestamp().toInstant()).isEqualTo(Instant.parse("2026-01-02T03:04:05Z"));
+    }
+
+    @Test
+    void anOldRowWithAnInfiniteCreatedAtIsPublishedAndDoesNotStopTheStream() throws Exception {
+        Recorder all = record(orders + ":" + orders + ".forever.#");
+        // Rows from before the created_at_must_be_finite constraint (it is NOT VALID) may hold 'infinity'.
+        db.execute("ALTER TABLE events DROP CONSTRAINT created_at_must_be_finite");
+        try {
+            db.execute("INSERT INTO events (routing_key, payload, created_at) VALUES ('" + orders + ".forever.a', '{}', 'infinity')");
+        } finally {
+            db.execute("ALTER TABLE events ADD CONSTRAINT created_at_must_be_finite CHECK (isfinite(created_at)) NOT VALID");
+        }
+        AppendedEvent next = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".forever.b", "{}"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 2);
+        assertThat(Instant.parse(all.deliveries().get(0).header("created-at"))).isAfter(Instant.parse("9999-12-31T23:59:59Z"));
+        assertThat(all.deliveries().get(1).messageId()).isEqualTo(next.messageId().toString());
+    }
+
+    @Test
+    void debeziumsLastEventMetricStillNamesTheLastStreamedEvent() throws Exception {
+        Recorder all = record(orders + ":" + orders + ".metric.#");
+        AppendedEvent event = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".metric.a", "{}"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
+        Object lastEvent = ManagementFactory.getPlatformMBeanServer().getAttribute(new ObjectName(
+                "debezium.postgres:type=connector-metrics,context=streaming,server=" + slot), "LastEvent");
+        // e.g. position: {lsn: 499943304}, key: {"id" : "3"}
+        assertThat(lastEvent).asString().containsPattern("\"id\"\\s*:\\s*\"?" + event.id() + "\\b").contains("lsn");
     }
 
     private static boolean isEvent(Recorder.Delivery d, long eventId) {

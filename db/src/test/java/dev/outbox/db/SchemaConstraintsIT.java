@@ -54,6 +54,16 @@ class SchemaConstraintsIT {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"'infinity'", "'-infinity'"})
+    void createdAtMustBeAFiniteTime(String createdAt) {
+        assertThatThrownBy(() -> db.execute("INSERT INTO events (routing_key, payload, created_at) VALUES"
+                + " ('order.created', '{}', " + createdAt + ")"))
+                .hasCauseInstanceOf(SQLException.class)
+                .hasMessageContaining("violates check constraint \"created_at_must_be_finite\"");
+        assertThat(db.queryLong("SELECT count(*) FROM events")).isZero();
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"'[1]'", "'123'", "'{\"n\": 1}'", "'{\"a\": {\"b\": \"c\"}}'"})
     void headersThatAreNotAnObjectOfStringsAreRefused(String headers) {
         assertThatThrownBy(() -> db.execute("INSERT INTO events (routing_key, payload, headers) VALUES"

@@ -49,7 +49,13 @@ public final class EventRecords {
                 id,
                 row.getString("aggregate_type"),
                 row.getString("aggregate_id"),
-                Instant.parse(row.getString("created_at")));
+                createdAt(row, record));
+    }
+
+    /** created_at as {@link CreatedAtConverter} hands it over; the commit time where it could not. */
+    private static Instant createdAt(Struct row, SourceRecord record) {
+        Long micros = row.getInt64(CreatedAtConverter.COLUMN);
+        return micros != null ? CreatedAtConverter.toInstant(micros) : Instant.ofEpochMilli(commitTimeMillis(record));
     }
 
     /** The message for one {@code events} row read with JDBC (for republish), same as from the WAL. */

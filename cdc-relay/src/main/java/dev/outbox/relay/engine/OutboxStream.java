@@ -91,6 +91,9 @@ public final class OutboxStream implements AutoCloseable {
         // Only inserts are events; updates and deletes of old rows are the application's business.
         p.setProperty("skipped.operations", "u,d,t");
         p.setProperty("tombstones.on.delete", "false");
+        // created_at as epoch microseconds, not ISO text to be parsed again (CreatedAtConverter).
+        p.setProperty("converters", "createdat");
+        p.setProperty("createdat.type", CreatedAtConverter.class.getName());
         p.setProperty("max.batch.size", Integer.toString(config.maxBatchSize()));
         p.setProperty("max.queue.size", Integer.toString(config.maxQueueSize()));
         p.setProperty("poll.interval.ms", Long.toString(config.pollInterval().toMillis()));

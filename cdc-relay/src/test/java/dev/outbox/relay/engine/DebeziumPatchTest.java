@@ -3,12 +3,16 @@ package dev.outbox.relay.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.debezium.connector.base.ChangeEventQueue;
+import io.debezium.pipeline.meters.CommonEventMeter;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The relay replaces Debezium's ChangeEventQueue with a copy whose poll() waits on nanoseconds
- * (see the class's header). These tests keep that copy honest: it is the class the relay
- * loads, and it was taken from the Debezium version the build uses.
+ * The relay replaces two Debezium classes with patched copies (see each class's header):
+ * ChangeEventQueue, whose poll() waits on nanoseconds, and CommonEventMeter, which formats the
+ * LastEvent metric when it is read instead of for every event. These tests keep the copies
+ * honest: they are the classes the relay loads, taken from the Debezium version the build uses.
  */
 class DebeziumPatchTest {
 
@@ -17,14 +21,15 @@ class DebeziumPatchTest {
     @Test
     void patchedQueueWasTakenFromTheDebeziumVersionInUse() {
         assertThat(io.debezium.connector.postgresql.Module.version())
-                .as("ChangeEventQueue in cdc-relay is a patched copy of Debezium " + PATCHED_FROM
+                .as("ChangeEventQueue and CommonEventMeter in cdc-relay are patched copies of Debezium " + PATCHED_FROM
                         + "'s: compare it with the new version's source, re-apply the patch (or drop it if fixed), then update PATCHED_FROM")
                 .isEqualTo(PATCHED_FROM);
     }
 
-    @Test
-    void relayLoadsThePatchedQueueNotDebeziumsOwn() throws Exception {
-        String location = ChangeEventQueue.class.getProtectionDomain().getCodeSource().getLocation().toString();
-        assertThat(location).as("where ChangeEventQueue was loaded from").doesNotContain("debezium-connector-common");
+    @ParameterizedTest
+    @ValueSource(classes = {ChangeEventQueue.class, CommonEventMeter.class})
+    void relayLoadsThePatchedClassNotDebeziumsOwn(Class<?> patched) {
+        String location = patched.getProtectionDomain().getCodeSource().getLocation().toString();
+        assertThat(location).as("where " + patched.getSimpleName() + " was loaded from").doesNotContain("debezium-connector-common");
     }
 }
