@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import org.apache.kafka.connect.runtime.WorkerConfig;
@@ -22,9 +23,9 @@ import org.slf4j.LoggerFactory;
  * Debezium's offsets in the {@code relay_offsets} table of the database the relay streams
  * from, so a relay container keeps no state and resumes where the last one stopped.
  *
- * <p>Written once per committed batch, in one transaction; Debezium commits a batch only
- * after every message in it was confirmed by RabbitMQ, so a stored offset never passes an
- * unconfirmed event. Debezium instantiates this class by name; the database it writes to is
+ * <p>Written after each committed batch, in one transaction, off the engine's thread (see
+ * {@link #set}); Debezium commits a batch only after every message in it was confirmed by
+ * RabbitMQ, so a stored offset never passes an unconfirmed event. Debezium instantiates this class by name; the database it writes to is
  * handed over through {@link #register} so that no password travels in engine properties.
  */
 public class PostgresOffsetStore extends MemoryOffsetBackingStore {
@@ -47,6 +48,10 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
 
     private Target target;
     private Connection connection;
+    private Map<ByteBuffer, ByteBuffer> unwritten = new HashMap<>();
+    private boolean writeQueued;
+    private long failingSince;
+    private long lastFailureLog;
 
     /** Registers {@code target} and returns the value for {@link #TARGET_PROPERTY}. */
     public static String register(Target target) {
@@ -90,29 +95,62 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
         LOG.debug("Loaded {} offset entries for slot {}", loaded.size(), target.slot());
     }
 
+    /**
+     * Takes the offsets at once and writes them in the background: the engine's thread does not
+     * wait for the JDBC round trips between two batches. Safe because Debezium only hands over
+     * offsets of confirmed events: a relay that dies before the write publishes that batch again;
+     * if PostgreSQL already has the slot further on, it streams from the slot's position.
+     * Writes that queue up while one is running are merged into one.
+     */
     @Override
     public Future<Void> set(Map<ByteBuffer, ByteBuffer> values, Callback<Void> callback) {
-        return executor.submit(() -> {
-            try {
-                write(values);
-            } catch (SQLException e) {
-                closeConnection();
-                IllegalStateException failure = new IllegalStateException("could not store offsets of slot "
-                        + target.slot() + ": " + e.getMessage(), e);
-                if (callback != null) {
-                    callback.onCompletion(failure, null);
-                }
-                throw failure;
-            }
+        // data, unwritten and writeQueued belong to the executor's one thread, like MemoryOffsetBackingStore.get.
+        executor.submit(() -> {
             data.putAll(values);
-            if (callback != null) {
-                callback.onCompletion(null, null);
+            unwritten.putAll(values);
+            if (!writeQueued) {
+                writeQueued = true;
+                executor.submit(this::writeUnwritten);
             }
-            return null;
         });
+        if (callback != null) {
+            callback.onCompletion(null, null);
+        }
+        return CompletableFuture.completedFuture(null);
     }
 
-    private synchronized void write(Map<ByteBuffer, ByteBuffer> values) throws SQLException {
+    private void writeUnwritten() {
+        writeQueued = false;
+        if (unwritten.isEmpty()) {
+            return;
+        }
+        Map<ByteBuffer, ByteBuffer> values = unwritten;
+        unwritten = new HashMap<>();
+        try {
+            write(values);
+            if (failingSince != 0) {
+                LOG.info("Offsets of slot {} stored again after {} s of failures", target.slot(),
+                        (System.currentTimeMillis() - failingSince) / 1000);
+                failingSince = 0;
+            }
+        } catch (SQLException e) {
+            closeConnection();
+            values.putAll(unwritten);  // newer offsets that came in meanwhile win
+            unwritten = values;
+            long now = System.currentTimeMillis();
+            if (failingSince == 0 || now - lastFailureLog > 60_000) {
+                LOG.warn("Could not store the offsets of slot {} in {}.relay_offsets ({}); publishing goes on and the"
+                        + " write is retried with the next batch; a restart before it succeeds publishes the batches"
+                        + " since the last stored offset again", target.slot(), target.schema(), e.getMessage());
+                lastFailureLog = now;
+            }
+            if (failingSince == 0) {
+                failingSince = now;
+            }
+        }
+    }
+
+    private void write(Map<ByteBuffer, ByteBuffer> values) throws SQLException {
         Connection c = connection();
         c.setAutoCommit(false);
         try (PreparedStatement upsert = c.prepareStatement("INSERT INTO " + target.schema()
@@ -137,9 +175,13 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
         }
     }
 
+    /** Waits for the writes in progress (the executor runs its queue before it stops) and retries a failed last one once. */
     @Override
     public synchronized void stop() {
         super.stop();
+        if (!unwritten.isEmpty()) {
+            writeUnwritten();
+        }
         closeConnection();
     }
 

@@ -3,8 +3,8 @@
  *
  * Licensed under the Apache Software License version 2.0, available at http://www.apache.org/licenses/LICENSE-2.0
  *
- * cdc-relay: a copy of debezium-connector-common 3.6.1.Final's ChangeEventQueue with one change,
- * in poll() (marked "cdc-relay patch"). The relay's jar ships this class instead of Debezium's
+ * cdc-relay: a copy of debezium-connector-common 3.6.1.Final's ChangeEventQueue with two changes,
+ * in poll() and doEnqueue() (marked "cdc-relay patch"). The relay's jar ships this class instead of Debezium's
  * (see the shade filter in cdc-relay/pom.xml); DebeziumPatchTest fails when the Debezium version
  * changes, so the patch is checked against the new source before it is kept.
  */
@@ -267,7 +267,8 @@ public class ChangeEventQueue<T extends Sizeable> implements ChangeEventQueueMet
             }
 
             // batch size or queue sizeInBytes threshold reached
-            if (queue.size() >= maxBatchSize || (maxQueueSizeInBytes > 0 && currentQueueSizeInBytes >= maxQueueSizeInBytes)) {
+            // cdc-relay patch: also wakes poll() for the first record, which it now returns at once (was: no queue.size() == 1)
+            if (queue.size() == 1 || queue.size() >= maxBatchSize || (maxQueueSizeInBytes > 0 && currentQueueSizeInBytes >= maxQueueSizeInBytes)) {
                 // signal poll() to start draining queue and do not wait
                 this.isFull.signalAll();
             }
@@ -300,7 +301,11 @@ public class ChangeEventQueue<T extends Sizeable> implements ChangeEventQueueMet
                 List<T> records = new ArrayList<>(Math.min(maxBatchSize, queue.size()));
                 throwProducerExceptionIfPresent();
                 long remainingNanos;
-                while (drainRecords(records, maxBatchSize - records.size()) < maxBatchSize
+                // cdc-relay patch: returns as soon as it holds records instead of waiting for a full
+                // batch until the poll interval is over (was: ... < maxBatchSize && ...). Every event
+                // waited up to poll.interval.ms here; batches now form from what arrives while the
+                // previous one is published, so they still fill up under load.
+                while (drainRecords(records, maxBatchSize - records.size()) == 0
                         && (maxQueueSizeInBytes == 0 || currentQueueSizeInBytes < maxQueueSizeInBytes)
                         && (remainingNanos = deadline - System.nanoTime()) > 0) {
                     throwProducerExceptionIfPresent();
