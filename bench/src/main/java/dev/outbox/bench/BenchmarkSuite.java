@@ -250,8 +250,9 @@ public final class BenchmarkSuite {
             try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
                  RelayRun relay = RelayRun.start(relayEnv(db, uri, "bench_steady_" + System.nanoTime() % 1_000_000), "bench-relay-steady")) {
                 relay.awaitReady();
-                SteadyLoad.run(db, deliveries, 500, 3);  // warm the relay's JIT before the first counted rate
+                SteadyLoad.run(db, deliveries, 3000, 10);  // warm the relay's JIT before the first counted rate
                 for (int rate : rates) {
+                    brokerFloor(uri, deliveries, rate);
                     List<long[]> runs = new ArrayList<>();
                     List<Double> written = new ArrayList<>();
                     List<Double> cpu = new ArrayList<>();
@@ -262,6 +263,7 @@ public final class BenchmarkSuite {
                         SteadyLoad.Result result = SteadyLoad.run(db, deliveries, rate, steadySeconds);
                         double cpuUsed = relay.cpuSeconds() - cpuBefore;
                         runs.add(result.latencies());
+                        Files.writeString(out.resolve(String.format("timeline-relay-%d-run%d.txt", rate, r + 1)), result.timeline());
                         written.add(result.writtenRate());
                         cpu.add(cpuUsed * 100_000 / Math.max(1, result.writtenRate() * steadySeconds));
                         lost += result.lost();
@@ -281,6 +283,22 @@ public final class BenchmarkSuite {
                 }
             }
         }
+    }
+
+    /** The same rate published by the plain client straight to the broker: the latency no relay can go below here. */
+    private void brokerFloor(String uri, Deliveries deliveries, int rate) throws Exception {
+        List<long[]> runs = new ArrayList<>();
+        for (int r = 0; r < repeats; r++) {
+            SteadyLoad.Result result = BrokerLimit.plainClientAtRate(uri, deliveries, rate, steadySeconds);
+            runs.add(result.latencies());
+            Files.writeString(out.resolve(String.format("timeline-broker-%d-run%d.txt", rate, r + 1)), result.timeline());
+            log(String.format("broker alone %d/s run %d: sent %.0f/s, %s, lost %d", rate, r + 1, result.writtenRate(),
+                    Figures.latencies(result.latencies()), result.lost()));
+        }
+        row(String.format("4. RabbitMQ alone, plain client paced at %,d msg/s: publish to consumer p50 / p95 / p99 / max", rate),
+                String.format("%s / %s / %s / %s ms", fmt(percentiles(runs, 50)), fmt(percentiles(runs, 95)),
+                        fmt(percentiles(runs, 99)), fmt(percentiles(runs, 100))),
+                "the broker's own share of the relay's figure below (same queue, same messages, no PostgreSQL)");
     }
 
     private static String target(int rate, double p50, double p99, double limit) {

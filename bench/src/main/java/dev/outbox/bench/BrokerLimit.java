@@ -71,6 +71,51 @@ final class BrokerLimit {
         }
     }
 
+    /**
+     * The broker's own latency floor: the plain client publishing the relay's messages at a fixed
+     * {@code rate} for {@code seconds} (asynchronous confirms, paced from one thread), each
+     * message's latency from its publish call returning to its arrival at {@code deliveries}' consumer.
+     */
+    static SteadyLoad.Result plainClientAtRate(String uri, Deliveries deliveries, int rate, int seconds) throws Exception {
+        try (Connection c = RabbitFixture.connectionFactory(uri).newConnection("bench-plain-paced");
+             Channel ch = c.createChannel()) {
+            ch.confirmSelect();
+            deliveries.reset();
+            long begin = System.nanoTime();
+            long end = begin + TimeUnit.SECONDS.toNanos(seconds);
+            long warmupEnd = begin + TimeUnit.SECONDS.toNanos(SteadyLoad.WARMUP_SECONDS);
+            double perNano = rate / 1e9;
+            long sent = 0;
+            for (long now = begin; now < end; now = System.nanoTime()) {
+                long due = (long) ((now - begin) * perNano) + 1 - sent;
+                if (due <= 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(Math.max(10_000, begin + (long) (sent / perNano) - now));
+                    continue;
+                }
+                for (int i = 0; i < due; i++) {
+                    OutgoingMessage m = message(sent + 1);
+                    boolean counting = now > warmupEnd;
+                    if (counting) {
+                        deliveries.expect(m.messageId());
+                    }
+                    ch.basicPublish(m.exchange(), m.routingKey(), true, WireFormat.properties(m, "bench"), m.body());
+                    if (counting) {
+                        deliveries.committed(m.messageId(), System.nanoTime());
+                    }
+                    sent++;
+                }
+            }
+            ch.waitForConfirmsOrDie(TimeUnit.MINUTES.toMillis(1));
+            double sentRate = sent / ((System.nanoTime() - begin) / 1e9);
+            try {
+                Deliveries.await(() -> deliveries.missing() == 0, 60, TimeUnit.SECONDS, "the paced plain-client messages");
+            } catch (IllegalStateException stillMissing) {
+                // reported as lost
+            }
+            return SteadyLoad.Result.of(rate, sentRate, deliveries.reset(), deliveries.missing());
+        }
+    }
+
     private static int release(NavigableMap<Long, Boolean> outstanding, Semaphore permits, long seq, boolean multiple) {
         Map<Long, Boolean> done = multiple ? outstanding.headMap(seq, true) : outstanding.subMap(seq, true, seq, true);
         int count = done.size();

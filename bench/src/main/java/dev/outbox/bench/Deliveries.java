@@ -46,7 +46,7 @@ final class Deliveries {
         synchronized (times) {
             times[0] = nanos;
             if (times[1] != 0) {
-                latencies.add(Math.max(0, times[1] - nanos));
+                latencies.add(nanos, Math.max(0, times[1] - nanos));
                 pending.remove(messageId);
             }
         }
@@ -56,7 +56,7 @@ final class Deliveries {
         synchronized (times) {
             times[1] = now;
             if (times[0] != 0) {
-                latencies.add(now - times[0]);
+                latencies.add(times[0], now - times[0]);
                 pending.remove(messageId);
             }
         }
@@ -98,20 +98,45 @@ final class Deliveries {
         }
     }
 
-    /** Latencies in nanoseconds, appended concurrently. */
+    /** Latencies in nanoseconds with the commit time each was measured from, appended concurrently. */
     static final class LatencyLog {
         private long[] values = new long[1 << 16];
+        private long[] commits = new long[1 << 16];
         private int size;
 
-        synchronized void add(long nanos) {
+        synchronized void add(long commitNanos, long nanos) {
             if (size == values.length) {
                 values = java.util.Arrays.copyOf(values, size * 2);
+                commits = java.util.Arrays.copyOf(commits, size * 2);
             }
+            commits[size] = commitNanos;
             values[size++] = nanos;
         }
 
         synchronized long[] toArray() {
             return java.util.Arrays.copyOf(values, size);
+        }
+
+        /**
+         * Latency over the run in buckets of {@code bucketMillis} by commit time: one line per
+         * bucket, "seconds count p50 max" (ms). Shows whether a tail is one stall or spread out.
+         */
+        synchronized String timeline(int bucketMillis) {
+            if (size == 0) {
+                return "";
+            }
+            long first = java.util.Arrays.stream(commits, 0, size).min().orElse(0);
+            java.util.TreeMap<Long, java.util.List<Long>> buckets = new java.util.TreeMap<>();
+            for (int i = 0; i < size; i++) {
+                buckets.computeIfAbsent((commits[i] - first) / (bucketMillis * 1_000_000L), k -> new java.util.ArrayList<>()).add(values[i]);
+            }
+            StringBuilder out = new StringBuilder("# seconds events p50_ms max_ms\n");
+            buckets.forEach((bucket, latencies) -> {
+                java.util.Collections.sort(latencies);
+                out.append(String.format(java.util.Locale.ROOT, "%.1f %d %.1f %.1f%n", bucket * bucketMillis / 1000.0, latencies.size(),
+                        latencies.get(latencies.size() / 2) / 1e6, latencies.get(latencies.size() - 1) / 1e6));
+            });
+            return out.toString();
         }
     }
 }

@@ -19,9 +19,14 @@ import java.util.concurrent.locks.LockSupport;
 final class SteadyLoad {
 
     static final int WRITERS = 4;
-    private static final int WARMUP_SECONDS = 2;
+    static final int WARMUP_SECONDS = 2;
 
-    record Result(int offeredRate, double writtenRate, long[] latencies, int lost) {
+    /** {@code timeline}: see {@link Deliveries.LatencyLog#timeline}. */
+    record Result(int offeredRate, double writtenRate, long[] latencies, int lost, String timeline) {
+
+        static Result of(int offeredRate, double writtenRate, Deliveries.LatencyLog log, int lost) {
+            return new Result(offeredRate, writtenRate, log.toArray(), lost, log.timeline(500));
+        }
     }
 
     private SteadyLoad() {
@@ -91,6 +96,6 @@ final class SteadyLoad {
         } catch (IllegalStateException stillMissing) {
             // reported as lost below
         }
-        return new Result(rate, writtenRate, deliveries.reset().toArray(), deliveries.missing());
+        return Result.of(rate, writtenRate, deliveries.reset(), deliveries.missing());
     }
 }
