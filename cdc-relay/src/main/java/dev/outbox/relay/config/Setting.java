@@ -26,7 +26,7 @@ public enum Setting {
     MAX_BATCH_SIZE("RELAY_MAX_BATCH_SIZE", "2048", "Most events Debezium hands over in one batch."),
     MAX_QUEUE_SIZE("RELAY_MAX_QUEUE_SIZE", "8192", "Events Debezium buffers between the WAL reader and the publisher."),
     POLL_INTERVAL_MS("RELAY_POLL_INTERVAL_MS", "2",
-            "How long Debezium waits for more events before handing a batch over, and how often it polls the WAL when idle."),
+            "How often Debezium polls the WAL while no change arrives. Events are handed over as soon as they are read; a batch holds what arrived while the previous one was published."),
     CONFIRM_WINDOW("RELAY_CONFIRM_WINDOW", "1024", "Most published messages awaiting a broker confirm at once."),
     CONFIRM_TIMEOUT_MS("RELAY_CONFIRM_TIMEOUT_MS", "30000",
             "How long to wait for confirms before the unconfirmed messages are published again."),
