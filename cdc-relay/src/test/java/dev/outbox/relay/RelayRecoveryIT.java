@@ -8,9 +8,15 @@ import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,7 +63,24 @@ class RelayRecoveryIT {
             assertThat(tally.unexpected()).isZero();
             assertThat(tally.duplicates()).as("a restart after a clean stop re-publishes nothing").isZero();
             assertThat(recorder.messageIds()).containsExactlyElementsOf(expected);
+            // created_at reaches the header unchanged whether the row came from the snapshot or the WAL.
+            Map<String, Instant> createdAt = createdAtByMessageId();
+            for (Recorder.Delivery d : recorder.deliveries()) {
+                assertThat(Instant.parse(d.header("created-at"))).as("created-at of " + d.messageId())
+                        .isEqualTo(createdAt.get(d.messageId()));
+            }
         }
+    }
+
+    private Map<String, Instant> createdAtByMessageId() throws Exception {
+        Map<String, Instant> createdAt = new HashMap<>();
+        try (Connection c = world.db().connect(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT message_id::text, created_at FROM events")) {
+            while (rs.next()) {
+                createdAt.put(rs.getString(1), rs.getObject(2, OffsetDateTime.class).toInstant());
+            }
+        }
+        return createdAt;
     }
 
     @Test

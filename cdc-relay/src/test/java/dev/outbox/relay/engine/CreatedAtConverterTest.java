@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class CreatedAtConverterTest {
 
@@ -37,9 +39,25 @@ class CreatedAtConverterTest {
         assertThat(CreatedAtConverter.toInstant(Long.MAX_VALUE)).isAfter(Instant.parse("2999-01-01T00:00:00Z"));
     }
 
+    @ParameterizedTest
+    @CsvSource({
+            "'2026-11-28 12:13:11.92351+00', 2026-11-28T12:13:11.923510Z",
+            "'2026-11-28 17:43:11+05:30', 2026-11-28T12:13:11Z",
+            "'1970-01-01T00:00:00.000000Z', 1970-01-01T00:00:00Z"})
+    void snapshotTextAndDefaultValuesAreRead(String text, String instant) {
+        assertThat(CreatedAtConverter.toInstant(CreatedAtConverter.epochMicros(text))).isEqualTo(Instant.parse(instant));
+    }
+
     @Test
-    void valueOfAnUnknownTypeBecomesNullSoTheCommitTimeIsUsed() {
-        assertThat(CreatedAtConverter.epochMicros("2026-11-28T10:33:50Z")).isNull();
+    void infinityAsTextBecomesTheLatestOrEarliestExpressibleTime() {
+        assertThat(CreatedAtConverter.epochMicros("infinity")).isEqualTo(Long.MAX_VALUE);
+        assertThat(CreatedAtConverter.epochMicros("-infinity")).isEqualTo(Long.MIN_VALUE);
+    }
+
+    @Test
+    void valueThatCannotBeReadBecomesNullSoTheCommitTimeIsUsed() {
+        assertThat(CreatedAtConverter.epochMicros(42)).isNull();
+        assertThat(CreatedAtConverter.epochMicros("yesterday")).isNull();
         assertThat(CreatedAtConverter.epochMicros(null)).isNull();
     }
 }
