@@ -243,6 +243,15 @@ class RelayPublishIT {
         assertThat(lastEvent).asString().containsPattern("\"id\"\\s*:\\s*\"?" + event.id() + "\\b").contains("lsn");
     }
 
+    @Test
+    void storedPositionsShowAsNoOffsetWriteFailureInTheMetrics() throws Exception {
+        Recorder all = record(orders + ":" + orders + ".stored.#");
+        outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".stored.a", "{}"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(relay.relay().metrics().scrape()).contains("relay_offsets_write_failing_seconds 0.0"));
+    }
+
     private static boolean isEvent(Recorder.Delivery d, long eventId) {
         return Long.toString(eventId).equals(d.header("event-id"));
     }

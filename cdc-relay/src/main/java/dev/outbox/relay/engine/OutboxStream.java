@@ -34,7 +34,7 @@ public final class OutboxStream implements AutoCloseable {
     public OutboxStream(RelayConfig config, Database database, ConfirmingPublisher publisher, RelayMetrics metrics) {
         this.topicPrefix = config.slot();
         this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(database::open,
-                config.dbSchema(), config.slot()));
+                config.dbSchema(), config.slot(), metrics::offsetsFailingSince));
         // A stream that ended left its last batches unfinished; they come again from the WAL.
         publisher.abandonInFlight();
         this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics, config.maxParked());

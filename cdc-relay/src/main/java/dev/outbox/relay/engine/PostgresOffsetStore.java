@@ -14,6 +14,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
+import java.util.function.LongConsumer;
 import org.apache.kafka.connect.runtime.WorkerConfig;
 import org.apache.kafka.connect.storage.MemoryOffsetBackingStore;
 import org.apache.kafka.connect.util.Callback;
@@ -37,8 +38,11 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     private static final Logger LOG = LoggerFactory.getLogger(PostgresOffsetStore.class);
     private static final Map<String, Target> TARGETS = new ConcurrentHashMap<>();
 
-    /** Where offsets go: a way to open connections, the schema of relay_offsets, and the slot they belong to. */
-    public record Target(ConnectionSource connections, String schema, String slot) {
+    /**
+     * Where offsets go: a way to open connections, the schema of relay_offsets, the slot they
+     * belong to, and who hears when writes start failing (the epoch millis) and succeed again (0).
+     */
+    public record Target(ConnectionSource connections, String schema, String slot, LongConsumer failingSince) {
     }
 
     /** Opens a new JDBC connection. */
@@ -149,6 +153,7 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
         unwritten = new HashMap<>();
         try {
             write(values);
+            target.failingSince().accept(0);  // also clears what an earlier stream's store reported
             if (failingSince != 0) {
                 LOG.info("Offsets of slot {} stored again after {} s of failures", target.slot(),
                         (System.currentTimeMillis() - failingSince) / 1000);
@@ -167,6 +172,7 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
             }
             if (failingSince == 0) {
                 failingSince = now;
+                target.failingSince().accept(now);
             }
         }
     }

@@ -29,6 +29,7 @@ public final class RelayMetrics {
     private final AtomicLong slotLagBytes = new AtomicLong(-1);
     private final AtomicInteger brokerConnected = new AtomicInteger();
     private final AtomicInteger streaming = new AtomicInteger();
+    private final AtomicLong offsetsFailingSince = new AtomicLong();
 
     public RelayMetrics() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -58,6 +59,16 @@ public final class RelayMetrics {
                 .description("1 while the publishing connection to RabbitMQ is open").register(registry);
         Gauge.builder("relay.streaming", streaming, AtomicInteger::get)
                 .description("1 while Debezium streams from the slot").register(registry);
+        Gauge.builder("relay.offsets.write.failing", offsetsFailingSince,
+                        since -> since.get() == 0 ? 0 : (System.currentTimeMillis() - since.get()) / 1000.0)
+                .description("How long writes of the relay's position to relay_offsets have been failing (0 while they succeed);"
+                        + " a restart publishes again what was confirmed since")
+                .baseUnit("seconds").register(registry);
+    }
+
+    /** Offset writes fail since {@code epochMillis}; 0 when they succeed again. */
+    public void offsetsFailingSince(long epochMillis) {
+        offsetsFailingSince.set(epochMillis);
     }
 
     public void published(String exchange, int count) {
