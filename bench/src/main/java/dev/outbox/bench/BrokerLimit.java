@@ -82,19 +82,12 @@ final class BrokerLimit {
             ch.confirmSelect();
             deliveries.reset();
             long begin = System.nanoTime();
-            long end = begin + TimeUnit.SECONDS.toNanos(seconds);
-            long warmupEnd = begin + TimeUnit.SECONDS.toNanos(SteadyLoad.WARMUP_SECONDS);
-            double perNano = rate / 1e9;
+            Pace pace = new Pace(begin, rate, seconds, SteadyLoad.WARMUP_SECONDS);
             long sent = 0;
-            for (long now = begin; now < end; now = System.nanoTime()) {
-                long due = (long) ((now - begin) * perNano) + 1 - sent;
-                if (due <= 0) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(Math.max(10_000, begin + (long) (sent / perNano) - now));
-                    continue;
-                }
+            for (int due = pace.next(Integer.MAX_VALUE); due > 0; due = pace.next(Integer.MAX_VALUE)) {
+                boolean counting = pace.counting();
                 for (int i = 0; i < due; i++) {
                     OutgoingMessage m = message(sent + 1);
-                    boolean counting = now > warmupEnd;
                     if (counting) {
                         deliveries.expect(m.messageId());
                     }

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Writers that offer a fixed event rate for a while. Each of the writer threads owns an equal
@@ -35,36 +34,22 @@ final class SteadyLoad {
     static Result run(TestDatabase db, Deliveries deliveries, int rate, int seconds) throws Exception {
         Outbox outbox = new Outbox();
         long begin = System.nanoTime();
-        long end = begin + TimeUnit.SECONDS.toNanos(seconds);
-        long warmupEnd = begin + TimeUnit.SECONDS.toNanos(WARMUP_SECONDS);
         AtomicInteger written = new AtomicInteger();
         List<Thread> threads = new ArrayList<>();
         List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
         deliveries.reset();
-        double perWriterPerNano = rate / (double) WRITERS / TimeUnit.SECONDS.toNanos(1);
         for (int w = 0; w < WRITERS; w++) {
             Thread t = new Thread(() -> {
-                long mine = 0;
+                Pace pace = new Pace(begin, rate / (double) WRITERS, seconds, WARMUP_SECONDS);
                 try (Connection c = db.connect()) {
                     c.setAutoCommit(false);
-                    while (true) {
-                        long now = System.nanoTime();
-                        if (now >= end) {
-                            break;
-                        }
-                        long due = (long) ((now - begin) * perWriterPerNano) + 1 - mine;
-                        if (due <= 0) {
-                            long nextDue = begin + (long) ((mine) / perWriterPerNano);
-                            LockSupport.parkNanos(Math.max(10_000, nextDue - now));
-                            continue;
-                        }
-                        int n = (int) Math.min(due, 500);
+                    for (int n = pace.next(500); n > 0; n = pace.next(500)) {
                         List<OutboxEvent> events = new ArrayList<>(n);
                         for (int i = 0; i < n; i++) {
                             events.add(OutboxEvent.builder("bench.steady").payload(Figures.ORDER_PAYLOAD)
                                     .header("tenant", "acme").messageId(java.util.UUID.randomUUID()).build());
                         }
-                        boolean counting = now > warmupEnd;
+                        boolean counting = pace.counting();
                         if (counting) {
                             events.forEach(e -> deliveries.expect(e.messageId().toString()));
                         }
@@ -74,7 +59,6 @@ final class SteadyLoad {
                         if (counting) {
                             events.forEach(e -> deliveries.committed(e.messageId().toString(), committed));
                         }
-                        mine += n;
                         written.addAndGet(n);
                     }
                 } catch (Throwable e) {

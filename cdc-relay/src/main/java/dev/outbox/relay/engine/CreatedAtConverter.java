@@ -2,7 +2,6 @@ package dev.outbox.relay.engine;
 
 import io.debezium.spi.converter.CustomConverter;
 import io.debezium.spi.converter.RelationalColumn;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZonedDateTime;
@@ -65,10 +64,8 @@ public final class CreatedAtConverter implements CustomConverter<SchemaBuilder, 
             instant = t;
         } else if (value instanceof ZonedDateTime t) {
             instant = t.toInstant();
-        } else if (value instanceof Timestamp t) {
-            instant = t.toInstant();
         } else if (value instanceof Date t) {
-            instant = t.toInstant();
+            instant = t.toInstant();  // java.sql.Timestamp overrides it, keeping the microseconds
         } else if (value instanceof String text) {
             instant = parseText(text);
         } else {
