@@ -217,6 +217,20 @@ class RelayPublishIT {
     }
 
     @Test
+    void payloadAndHeadersOutsideAsciiArriveByteForByte() throws Exception {
+        Recorder all = record(orders + ":" + orders + ".intl.#");
+        String payload = "{\"name\": \"Zoë, 日本, \uD83D\uDE80\"}";
+        outbox.inTransaction(db.dataSource(), c -> outbox.append(c, OutboxEvent.builder(orders + ".intl.a")
+                .payload(payload)
+                .header("city", "Kraków 東京")
+                .build()));
+        await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
+        Recorder.Delivery d = all.deliveries().get(0);
+        assertThat(d.bodyText()).isEqualTo(payload);
+        assertThat(d.header("city")).isEqualTo("Kraków 東京");
+    }
+
+    @Test
     void anOldRowWithAnInfiniteCreatedAtIsPublishedAndDoesNotStopTheStream() throws Exception {
         Recorder all = record(orders + ":" + orders + ".forever.#");
         // Rows from before the created_at_must_be_finite constraint (it is NOT VALID) may hold 'infinity'.

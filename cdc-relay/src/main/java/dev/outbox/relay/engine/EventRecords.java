@@ -1,11 +1,11 @@
 package dev.outbox.relay.engine;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.outbox.sdk.wire.OutgoingMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.kafka.connect.data.Struct;
@@ -77,17 +77,25 @@ public final class EventRecords {
         return 0;
     }
 
-    private static Map<String, String> headers(String json) {
+    /**
+     * The row's headers object as a map. Read token by token rather than as a tree: this runs
+     * for every event, and the tree was 12% of the publishing thread in a drain (JFR).
+     */
+    static Map<String, String> headers(String json) {
         if (json == null || json.isEmpty() || "{}".equals(json)) {
             return Map.of();
         }
-        try {
-            JsonNode node = JSON.readTree(json);
+        try (JsonParser parser = JSON.createParser(json)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return Map.of();
+            }
             Map<String, String> headers = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                // The table's constraint keeps values strings; a writer that dropped it still gets its value, as text.
-                headers.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                // The table's constraint keeps values strings; a writer that dropped it still gets its value, as JSON text.
+                headers.put(name, parser.nextToken() == JsonToken.VALUE_STRING
+                        ? parser.getText()
+                        : JSON.readTree(parser).toString());
             }
             return headers;
         } catch (Exception e) {

@@ -3,33 +3,57 @@ package dev.outbox.relay.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.debezium.connector.base.ChangeEventQueue;
+import io.debezium.connector.postgresql.SourceInfo;
+import io.debezium.connector.postgresql.connection.DateTimeFormat;
+import io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder;
 import io.debezium.pipeline.meters.CommonEventMeter;
+import org.apache.kafka.connect.data.ConnectSchema;
+import org.apache.kafka.connect.data.Struct;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The relay replaces two Debezium classes with patched copies (see each class's header):
- * ChangeEventQueue, whose poll() waits on nanoseconds, and CommonEventMeter, which formats the
- * LastEvent metric when it is read instead of for every event. These tests keep the copies
- * honest: they are the classes the relay loads, taken from the Debezium version the build uses.
+ * The relay replaces some Debezium and Kafka classes with patched copies (see each class's
+ * header and the README's Development section): ChangeEventQueue, whose poll() returns what it
+ * holds at once; CommonEventMeter, which formats the LastEvent metric when it is read;
+ * DateTimeFormat, which reads PostgreSQL's timestamptz text by hand; SourceInfo, which writes
+ * source.sequence without Jackson; PgOutputMessageDecoder, which decodes column text with
+ * StandardCharsets.UTF_8 instead of looking the charset up by name; and Kafka's ConnectSchema, which words a validation error
+ * only when there is one. These tests keep the copies honest: they are the classes the relay
+ * loads, taken from the versions the build uses. Each patch's behaviour is pinned by its own
+ * test beside the class's package (DateTimeFormatPatchTest, SourceInfoPatchTest,
+ * ConnectSchemaPatchTest).
  */
 class DebeziumPatchTest {
 
     private static final String PATCHED_FROM = "3.6.1.Final";
+    private static final String PATCHED_FROM_CONNECT_API = "connect-api-4.3.0.jar";
 
     @Test
     void patchedQueueWasTakenFromTheDebeziumVersionInUse() {
         assertThat(io.debezium.connector.postgresql.Module.version())
-                .as("ChangeEventQueue and CommonEventMeter in cdc-relay are patched copies of Debezium " + PATCHED_FROM
-                        + "'s: compare it with the new version's source, re-apply the patch (or drop it if fixed), then update PATCHED_FROM")
+                .as("ChangeEventQueue, CommonEventMeter, DateTimeFormat, SourceInfo and PgOutputMessageDecoder in cdc-relay are"
+                        + " patched copies of Debezium "
+                        + PATCHED_FROM + "'s: compare them with the new version's source, re-apply the patches (or drop those"
+                        + " fixed), then update PATCHED_FROM")
                 .isEqualTo(PATCHED_FROM);
     }
 
+    @Test
+    void patchedConnectSchemaWasTakenFromTheKafkaConnectApiInUse() {
+        // Struct is not patched, so it still comes from the connect-api jar the build resolved.
+        assertThat(Struct.class.getProtectionDomain().getCodeSource().getLocation().toString())
+                .as("ConnectSchema in cdc-relay is a patched copy of Kafka's " + PATCHED_FROM_CONNECT_API + ": compare it with"
+                        + " the new version's source, re-apply the patch (or drop it if fixed), then update PATCHED_FROM_CONNECT_API")
+                .endsWith("/" + PATCHED_FROM_CONNECT_API);
+    }
+
     @ParameterizedTest
-    @ValueSource(classes = {ChangeEventQueue.class, CommonEventMeter.class})
-    void relayLoadsThePatchedClassNotDebeziumsOwn(Class<?> patched) {
+    @ValueSource(classes = {ChangeEventQueue.class, CommonEventMeter.class, DateTimeFormat.class, SourceInfo.class,
+            PgOutputMessageDecoder.class, ConnectSchema.class})
+    void relayLoadsThePatchedClassNotTheLibrarysOwn(Class<?> patched) {
         String location = patched.getProtectionDomain().getCodeSource().getLocation().toString();
-        assertThat(location).as("where " + patched.getSimpleName() + " was loaded from").doesNotContain("debezium-connector-common");
+        assertThat(location).as("where " + patched.getSimpleName() + " was loaded from").endsWith("/target/classes/");
     }
 }

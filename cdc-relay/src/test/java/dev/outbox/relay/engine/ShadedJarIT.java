@@ -15,7 +15,12 @@ class ShadedJarIT {
     @ValueSource(strings = {
             "io/debezium/connector/base/ChangeEventQueue.class",
             "io/debezium/pipeline/meters/CommonEventMeter.class",
-            "io/debezium/pipeline/meters/CommonEventMeter$1.class"})
+            "io/debezium/pipeline/meters/CommonEventMeter$1.class",
+            "io/debezium/connector/postgresql/SourceInfo.class",
+            "io/debezium/connector/postgresql/connection/DateTimeFormat.class",
+            "io/debezium/connector/postgresql/connection/DateTimeFormat$ISODateTimeFormat.class",
+            "io/debezium/connector/postgresql/connection/pgoutput/PgOutputMessageDecoder.class",
+            "org/apache/kafka/connect/data/ConnectSchema.class"})
     void shadedJarShipsThePatchedClass(String entry) throws Exception {
         Path jar = Path.of("target", "cdc-relay.jar");
         assertThat(jar).as("the shaded jar, built in the package phase").exists();
