@@ -16,8 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * Publishes an event straight to RabbitMQ, without a transaction: for events that need not be
  * atomic with a database change. The message has exactly the relay's wire format. Each send
  * waits for the broker's confirm, so a returned {@code send} means RabbitMQ has the message
- * (with no queue bound, the {@code unrouted} queue has it). Thread-safe; sends are serialised
- * on one channel.
+ * (with no queue bound, the {@code unrouted} queue has it). Thread-safe, and meant to be
+ * shared: sends from many threads go out on one channel and are confirmed together, so they
+ * do not wait for each other's round trips.
  */
 public final class Publisher implements AutoCloseable {
 

@@ -25,9 +25,9 @@ class OutboxStreamPropertiesTest {
     }
 
     @Test
-    void storesOffsetsInPostgresAfterEveryBatchByDefault() {
+    void storesOffsetsInPostgresAtMostEvery100MillisecondsByDefault() {
         assertThat(p).containsEntry("offset.storage", PostgresOffsetStore.class.getName())
-                .containsEntry("offset.flush.interval.ms", "0")
+                .containsEntry("offset.flush.interval.ms", "100")
                 .containsEntry(PostgresOffsetStore.TARGET_PROPERTY, "target-handle");
     }
 

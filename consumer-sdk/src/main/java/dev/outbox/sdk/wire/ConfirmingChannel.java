@@ -4,40 +4,67 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import dev.outbox.sdk.Broker;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentNavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Publishes a message with a confirm and {@code mandatory}, for the subscriber's retries and
- * dead letters and for replays: the caller acknowledges the original only after this returns.
- * One channel, calls serialised. Plumbing shared by the SDK's parts, not an API for applications.
+ * Publishes a message with a confirm and {@code mandatory}, for the {@code Publisher}, the
+ * subscriber's retries and dead letters and for replays: a call returns only once RabbitMQ
+ * confirmed its message, so the caller may then acknowledge the original. Thread-safe, and
+ * concurrent calls share the channel's confirms: each call publishes under a short lock, then
+ * waits for its own confirm outside it, so RabbitMQ confirms the messages of many threads
+ * together instead of one round trip after another. A message that makes RabbitMQ close the
+ * channel (an exchange deleted behind the SDK's back) fails the calls waiting beside it too: they
+ * throw as for any unconfirmed message, and the next call opens a new channel. Plumbing shared
+ * by the SDK's parts, not an API for applications.
  */
 public final class ConfirmingChannel implements AutoCloseable {
 
+    private static final long CONFIRM_TIMEOUT_MS = 30_000;
+
     private final Broker broker;
+    /** The open channel and the messages published on it awaiting a confirm; guarded by this. */
     private Channel channel;
-    private final AtomicBoolean returned = new AtomicBoolean();
+    private Unconfirmed unconfirmed;
 
     public ConfirmingChannel(Broker broker) {
         this.broker = broker;
     }
 
     /** @throws IOException when the message was not confirmed or had no route */
-    public synchronized void publish(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body)
+    public void publish(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body)
             throws IOException, InterruptedException {
-        Channel ch = channel();
-        returned.set(false);
-        try {
-            ch.basicPublish(exchange, routingKey, true, props, body);
-            ch.waitForConfirmsOrDie(30_000);
-        } catch (IOException | TimeoutException | RuntimeException e) {
-            reset();
-            throw new IOException("could not publish to exchange '" + exchange + "' with routing key '" + routingKey
-                    + "': " + e.getMessage(), e);
+        Pending pending;
+        synchronized (this) {
+            try {
+                Channel ch = channel();
+                // Sequence number and publish under one lock: the number must be this message's.
+                pending = unconfirmed.add(ch.getNextPublishSeqNo(), exchange, routingKey, props.getMessageId());
+                ch.basicPublish(exchange, routingKey, true, props, body);
+            } catch (IOException | RuntimeException e) {
+                reset();
+                throw failure(exchange, routingKey, e.getMessage(), e);
+            }
         }
-        if (returned.get()) {
-            throw new IOException("no queue took the message sent to exchange '" + exchange + "' with routing key '"
-                    + routingKey + "'");
+        String refused;
+        try {
+            refused = pending.outcome.get(CONFIRM_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            resetIfStill(pending.channel);   // the channel is suspect: a late confirm must not count
+            throw failure(exchange, routingKey, "no confirm within " + CONFIRM_TIMEOUT_MS + " ms", e);
+        } catch (ExecutionException e) {
+            throw failure(exchange, routingKey, e.getCause().getMessage(), e.getCause());
+        }
+        if (refused != null) {
+            throw new IOException(refused);
         }
     }
 
@@ -55,18 +82,36 @@ public final class ConfirmingChannel implements AutoCloseable {
         T run(Channel channel) throws IOException;
     }
 
+    private static IOException failure(String exchange, String routingKey, String reason, Throwable cause) {
+        return new IOException("could not publish to exchange '" + exchange + "' with routing key '" + routingKey
+                + "': " + reason, cause);
+    }
+
     private Channel channel() throws IOException {
         if (channel == null || !channel.isOpen()) {
-            channel = broker.createChannel();
-            channel.confirmSelect();
-            channel.addReturnListener(r -> returned.set(true));
+            Channel ch = broker.createChannel();
+            Unconfirmed forChannel = new Unconfirmed(ch);
+            ch.confirmSelect();
+            ch.addConfirmListener(forChannel::acked, forChannel::nacked);
+            ch.addReturnListener(r -> forChannel.returned(r.getExchange(), r.getRoutingKey(), r.getProperties().getMessageId()));
+            ch.addShutdownListener(cause -> forChannel.failAll("the channel closed: " + cause.getMessage()));
+            channel = ch;
+            unconfirmed = forChannel;
         }
         return channel;
     }
 
-    private void reset() {
+    private synchronized void resetIfStill(Channel suspect) {
+        if (channel == suspect) {
+            reset();
+        }
+    }
+
+    private synchronized void reset() {
         Channel c = channel;
+        Unconfirmed u = unconfirmed;
         channel = null;
+        unconfirmed = null;
         if (c != null && c.isOpen()) {
             try {
                 c.abort();
@@ -74,10 +119,95 @@ public final class ConfirmingChannel implements AutoCloseable {
                 // closing anyway
             }
         }
+        if (u != null) {
+            u.failAll("the channel was reset");
+        }
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
         reset();
+    }
+
+    /** A published message awaiting its confirm: the outcome is null when confirmed, or why it was refused. */
+    private static final class Pending {
+        final Channel channel;
+        final String exchange;
+        final String routingKey;
+        final String messageId;
+        final CompletableFuture<String> outcome = new CompletableFuture<>();
+        volatile boolean returned;
+
+        Pending(Channel channel, String exchange, String routingKey, String messageId) {
+            this.channel = channel;
+            this.exchange = exchange;
+            this.routingKey = routingKey;
+            this.messageId = messageId;
+        }
+    }
+
+    /**
+     * The messages published on one channel and not yet confirmed, by sequence number. Fed by
+     * that channel's listeners on the connection's thread.
+     */
+    private static final class Unconfirmed {
+        private final Channel channel;
+        private final ConcurrentNavigableMap<Long, Pending> bySequence = new ConcurrentSkipListMap<>();
+
+        Unconfirmed(Channel channel) {
+            this.channel = channel;
+        }
+
+        Pending add(long sequence, String exchange, String routingKey, String messageId) {
+            Pending p = new Pending(channel, exchange, routingKey, messageId);
+            bySequence.put(sequence, p);
+            return p;
+        }
+
+        void acked(long sequence, boolean multiple) {
+            for (Pending p : take(sequence, multiple)) {
+                p.outcome.complete(p.returned
+                        ? "no queue took the message sent to exchange '" + p.exchange + "' with routing key '" + p.routingKey + "'"
+                        : null);
+            }
+        }
+
+        void nacked(long sequence, boolean multiple) {
+            for (Pending p : take(sequence, multiple)) {
+                p.outcome.completeExceptionally(new IOException("RabbitMQ nacked the message"));
+            }
+        }
+
+        /**
+         * RabbitMQ sends a message's return before its confirm, and handles a channel's publishes
+         * in order: the return is for the earliest unconfirmed message it matches.
+         */
+        void returned(String exchange, String routingKey, String messageId) {
+            for (Pending p : bySequence.values()) {
+                if (!p.returned && p.exchange.equals(exchange) && p.routingKey.equals(routingKey)
+                        && Objects.equals(p.messageId, messageId)) {
+                    p.returned = true;
+                    return;
+                }
+            }
+        }
+
+        void failAll(String reason) {
+            for (Long sequence : bySequence.keySet()) {
+                Pending p = bySequence.remove(sequence);
+                if (p != null) {
+                    p.outcome.completeExceptionally(new IOException(reason));
+                }
+            }
+        }
+
+        private Iterable<Pending> take(long sequence, boolean multiple) {
+            Map<Long, Pending> done = multiple
+                    ? bySequence.headMap(sequence, true)
+                    : bySequence.subMap(sequence, true, sequence, true);
+            List<Pending> taken = new ArrayList<>(done.values());
+            done.clear();
+            return taken;
+        }
     }
 }

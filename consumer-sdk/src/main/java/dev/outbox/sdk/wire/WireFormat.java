@@ -21,6 +21,9 @@ public final class WireFormat {
     public static final String CONTENT_TYPE = "application/json";
     public static final int PERSISTENT = 2;
     private static final DateTimeFormatter ISO = DateTimeFormatter.ISO_INSTANT.withZone(ZoneOffset.UTC);
+    /** The instants {@link #isoInstant} writes by hand: years 1 to 9999, four digits, no sign. */
+    private static final long FIRST_FAST_SECOND = LocalDateTime.of(1, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC);
+    private static final long LAST_FAST_SECOND = LocalDateTime.of(9999, 12, 31, 23, 59, 59).toEpochSecond(ZoneOffset.UTC);
 
     private WireFormat() {
     }
@@ -80,9 +83,6 @@ public final class WireFormat {
         }
         return s.append('Z').toString();
     }
-
-    private static final long FIRST_FAST_SECOND = LocalDateTime.of(1, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC);
-    private static final long LAST_FAST_SECOND = LocalDateTime.of(9999, 12, 31, 23, 59, 59).toEpochSecond(ZoneOffset.UTC);
 
     private static StringBuilder pad(StringBuilder s, int value, int width) {
         for (int limit = 10, digits = 1; digits < width; limit *= 10, digits++) {
