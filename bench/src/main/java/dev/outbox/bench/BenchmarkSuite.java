@@ -88,6 +88,13 @@ public final class BenchmarkSuite {
 
     private void run() throws Exception {
         Files.createDirectories(out);
+        // Timelines are named by rate, and the 50% and 90% rates move with the measured limit:
+        // an earlier run's files would sit beside this run's as if they were its own.
+        try (var old = Files.newDirectoryStream(out, "timeline-*.txt")) {
+            for (Path f : old) {
+                Files.delete(f);
+            }
+        }
         log("machine: " + Machine.describe());
         if (parts.contains("append")) {
             appends();
