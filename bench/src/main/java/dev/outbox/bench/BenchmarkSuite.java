@@ -38,6 +38,7 @@ public final class BenchmarkSuite {
     private static final int PLAIN_MESSAGES = 100_000;
     private static final int SDK_MESSAGES = 5_000;
     private static final int CONSUME_MESSAGES = 20_000;
+    private static final int WARMUP_SECONDS_PER_RATE = 15;
 
     private final int repeats;
     private final int drainRows;
@@ -140,10 +141,13 @@ public final class BenchmarkSuite {
     private void broker(String uri) throws Exception {
         Deliveries deliveries = new Deliveries();
         try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback())) {
+            CpuShares plainCpu = new CpuShares();
             Stats plain = repeat("plain client", () -> {
                 double best = 0;
                 for (int window : new int[] {1024, 8192}) {
+                    CpuShares.Snapshot before = CpuShares.Snapshot.take(0);
                     best = Math.max(best, BrokerLimit.plainClient(uri, PLAIN_MESSAGES, window));
+                    plainCpu.add(before, CpuShares.Snapshot.take(0));
                     drained(queue);
                 }
                 return best;
@@ -159,6 +163,7 @@ public final class BenchmarkSuite {
             drained(queue);
             String shape = " (" + BenchQueue.queueType() + " queue, consumer attached)";
             row("2. RabbitMQ: plain amqp-client, async confirms, best of windows 1024/8192" + shape, plain.describe("%,.0f") + " msg/s", "the ceiling");
+            row("2. Cores used during the plain-client runs (the harness is the client and the consumer)", plainCpu.describe(), "");
             row("2. RabbitMQ: relay's ConfirmingPublisher, batches of 2048, one batch in flight",
                     relayPublisher.describe("%,.0f") + " msg/s", pct(relayPublisher.median(), ceiling) + " of the plain client");
             row("2. RabbitMQ: SDK Publisher.send, 1 thread (waits for each confirm)", sdk1.describe("%,.0f") + " msg/s",
@@ -171,8 +176,9 @@ public final class BenchmarkSuite {
     /** (3) and (5): rows written ahead, relay (re)started; throughput, RSS, CPU; and the relay's CPU while idle. */
     private void drain(String uri) throws Exception {
         List<double[]> drains = new ArrayList<>();
+        CpuShares drainCpu = new CpuShares();
         Stats drain = repeat("relay drain", () -> {
-            double[] d = drainRun(uri);
+            double[] d = drainRun(uri, drainCpu);
             drains.add(d);
             return d[0];
         });
@@ -181,6 +187,7 @@ public final class BenchmarkSuite {
                 drain.describe("%,.0f") + " events/s", pct(drain.median(), ceiling) + " of the plain client (target >= 90%)");
         row("3. Relay drain, first to last delivery (without JVM and engine start)",
                 firstToLast.describe("%,.0f") + " events/s", pct(firstToLast.median(), ceiling) + " of the plain client");
+        row("3. Cores used during the drain, relay start to last delivery (the harness is the consumer)", drainCpu.describe(), "");
         row("5. Relay peak RSS during the drain (-Xmx192m, serial GC)",
                 Stats.of(drains.stream().map(d -> d[1]).toList()).describe("%.0f") + " MB", "target <= 300 MB");
         row("5. Relay CPU per 100,000 events during the drain (incl. JVM start and JIT)",
@@ -208,7 +215,7 @@ public final class BenchmarkSuite {
     }
 
     /** Rows written while the relay is stopped (after its first start made the slot), then a restart: events/s, peak RSS MB, CPU s per 100k. */
-    private double[] drainRun(String uri) throws Exception {
+    private double[] drainRun(String uri, CpuShares cpu) throws Exception {
         try (TestDatabase db = PostgresFixture.get().createDatabase("bench_drain")) {
             Migrations.apply(db.dataSource());
             Map<String, String> env = relayEnv(db, uri, "bench_drain_" + System.nanoTime() % 1_000_000);
@@ -227,6 +234,7 @@ public final class BenchmarkSuite {
             try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
                  RelayRun relay = RelayRun.start(env, "bench-relay-drain")) {
                 long started = System.nanoTime();
+                CpuShares.Snapshot before = CpuShares.Snapshot.take(relay.pid());
                 while (deliveries.received() < drainRows) {
                     relay.checkAlive();
                     TimeUnit.MILLISECONDS.sleep(50);
@@ -234,6 +242,7 @@ public final class BenchmarkSuite {
                         throw new IllegalStateException("drain did not finish in 15 minutes: " + deliveries.received());
                     }
                 }
+                cpu.add(before, CpuShares.Snapshot.take(relay.pid()));
                 double seconds = (deliveries.lastAt() - started) / 1e9;
                 double rate = drainRows / seconds;
                 double firstToLast = drainRows / ((deliveries.lastAt() - deliveries.firstAt()) / 1e9);
@@ -257,17 +266,25 @@ public final class BenchmarkSuite {
             try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
                  RelayRun relay = RelayRun.start(relayEnv(db, uri, "bench_steady_" + System.nanoTime() % 1_000_000), "bench-relay-steady")) {
                 relay.awaitReady();
-                SteadyLoad.run(db, deliveries, 3000, 10);  // warm the relay's JIT before the first counted rate
                 for (int rate : rates) {
                     brokerFloor(uri, deliveries, rate);
+                    // Uncounted: the relay's JIT settles on this rate's batch sizes (a first counted run after a
+                    // rate change, or after the broker-alone runs left the relay idle, carried C2 compilations).
+                    double warmupCpu = relay.cpuSeconds();
+                    SteadyLoad.Result warmup = SteadyLoad.run(db, deliveries, rate, WARMUP_SECONDS_PER_RATE);
+                    log(String.format("steady %d/s warm-up (not counted): %s, relay CPU %.1f s", rate,
+                            Figures.latencies(warmup.latencies()), relay.cpuSeconds() - warmupCpu));
                     List<long[]> runs = new ArrayList<>();
                     List<Double> written = new ArrayList<>();
                     List<Double> cpu = new ArrayList<>();
+                    CpuShares shares = new CpuShares();
                     int lost = 0;
                     for (int r = 0; r < repeats; r++) {
                         relay.checkAlive();
                         double cpuBefore = relay.cpuSeconds();
+                        CpuShares.Snapshot before = CpuShares.Snapshot.take(relay.pid());
                         SteadyLoad.Result result = SteadyLoad.run(db, deliveries, rate, steadySeconds);
+                        shares.add(before, CpuShares.Snapshot.take(relay.pid()));
                         double cpuUsed = relay.cpuSeconds() - cpuBefore;
                         runs.add(result.latencies());
                         Files.writeString(out.resolve(String.format("timeline-relay-%d-run%d.txt", rate, r + 1)), result.timeline());
@@ -287,6 +304,7 @@ public final class BenchmarkSuite {
                             String.format("%s / %s / %s / %s ms", fmt(p50), fmt(p95), fmt(p99), fmt(max)),
                             String.format("written %s/s; lost %d; relay CPU %s s per 100k", Stats.of(written).describe("%,.0f"), lost,
                                     Stats.of(cpu).describe("%.1f")) + target(rate, median(p50), median(p99), limit));
+                    row(String.format("4. Cores used at %,d events/s (the harness writes and consumes)", rate), shares.describe(), "");
                 }
             }
         }

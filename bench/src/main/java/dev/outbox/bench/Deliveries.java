@@ -119,7 +119,8 @@ final class Deliveries {
 
         /**
          * Latency over the run in buckets of {@code bucketMillis} by commit time: one line per
-         * bucket, "seconds count p50 max" (ms). Shows whether a tail is one stall or spread out.
+         * bucket, "seconds count p50 max" (ms), after the wall-clock time of the first commit. Shows
+         * whether a tail is one stall or spread out.
          */
         synchronized String timeline(int bucketMillis) {
             if (size == 0) {
@@ -130,7 +131,9 @@ final class Deliveries {
             for (int i = 0; i < size; i++) {
                 buckets.computeIfAbsent((commits[i] - first) / (bucketMillis * 1_000_000L), k -> new java.util.ArrayList<>()).add(values[i]);
             }
-            StringBuilder out = new StringBuilder("# seconds events p50_ms max_ms\n");
+            // The wall-clock start lets a stall be matched with the relay's, PostgreSQL's and RabbitMQ's logs.
+            java.time.Instant start = java.time.Instant.now().minusNanos(System.nanoTime() - first);
+            StringBuilder out = new StringBuilder("# first commit " + start + "\n# seconds events p50_ms max_ms\n");
             buckets.forEach((bucket, latencies) -> {
                 java.util.Collections.sort(latencies);
                 out.append(String.format(java.util.Locale.ROOT, "%.1f %d %.1f %.1f%n", bucket * bucketMillis / 1000.0, latencies.size(),

@@ -85,6 +85,10 @@ final class RelayRun implements AutoCloseable {
         }
     }
 
+    long pid() {
+        return process.pid();
+    }
+
     long peakRssMb() {
         return peakRssKb.get() / 1024;
     }
