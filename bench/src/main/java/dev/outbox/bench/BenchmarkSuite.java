@@ -177,8 +177,9 @@ public final class BenchmarkSuite {
     private void drain(String uri) throws Exception {
         List<double[]> drains = new ArrayList<>();
         CpuShares drainCpu = new CpuShares();
+        Map<String, Double> threadSeconds = new java.util.LinkedHashMap<>();
         Stats drain = repeat("relay drain", () -> {
-            double[] d = drainRun(uri, drainCpu);
+            double[] d = drainRun(uri, drainCpu, threadSeconds);
             drains.add(d);
             return d[0];
         });
@@ -188,6 +189,12 @@ public final class BenchmarkSuite {
         row("3. Relay drain, first to last delivery (without JVM and engine start)",
                 firstToLast.describe("%,.0f") + " events/s", pct(firstToLast.median(), ceiling) + " of the plain client");
         row("3. Cores used during the drain, relay start to last delivery (the harness is the consumer)", drainCpu.describe(), "");
+        StringBuilder byThread = new StringBuilder();
+        threadSeconds.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).forEach(e ->
+                byThread.append(byThread.isEmpty() ? "" : ", ").append(String.format("%s %.1f", e.getKey(),
+                        e.getValue() * 100_000 / ((double) drainRows * drains.size()))));
+        row("5. Relay CPU per 100,000 events during the drain, by thread (incl. JVM start)",
+                byThread.isEmpty() ? "n/a (no /proc)" : byThread + " s", "");
         row("5. Relay peak RSS during the drain (-Xmx192m, serial GC)",
                 Stats.of(drains.stream().map(d -> d[1]).toList()).describe("%.0f") + " MB", "target <= 300 MB");
         row("5. Relay CPU per 100,000 events during the drain (incl. JVM start and JIT)",
@@ -215,7 +222,7 @@ public final class BenchmarkSuite {
     }
 
     /** Rows written while the relay is stopped (after its first start made the slot), then a restart: events/s, peak RSS MB, CPU s per 100k. */
-    private double[] drainRun(String uri, CpuShares cpu) throws Exception {
+    private double[] drainRun(String uri, CpuShares cpu, Map<String, Double> threadSeconds) throws Exception {
         try (TestDatabase db = PostgresFixture.get().createDatabase("bench_drain")) {
             Migrations.apply(db.dataSource());
             Map<String, String> env = relayEnv(db, uri, "bench_drain_" + System.nanoTime() % 1_000_000);
@@ -243,6 +250,7 @@ public final class BenchmarkSuite {
                     }
                 }
                 cpu.add(before, CpuShares.Snapshot.take(relay.pid()));
+                relay.cpuByThread().forEach((group, seconds) -> threadSeconds.merge(group, seconds, Double::sum));
                 double seconds = (deliveries.lastAt() - started) / 1e9;
                 double rate = drainRows / seconds;
                 double firstToLast = drainRows / ((deliveries.lastAt() - deliveries.firstAt()) / 1e9);
