@@ -16,7 +16,6 @@ import java.util.Map;
  */
 final class CpuShares {
 
-    private static final double TICKS_PER_SECOND = 100.0;
     private static final String[] ROLES = {"RabbitMQ", "PostgreSQL", "relay", "harness", "other"};
 
     private final Map<String, Double> seconds = new LinkedHashMap<>();
@@ -39,13 +38,10 @@ final class CpuShares {
                     } catch (IOException gone) {
                         continue;  // ended since the listing
                     }
-                    String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    // utime, stime and the same of children already reaped: a PostgreSQL backend that ended
-                    // during the measurement (a writer's connection) is counted in the postmaster's.
-                    double cpu = (Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]))
-                            / TICKS_PER_SECOND;
-                    byRole.merge(role(pid, comm, self, relayPid), cpu, Double::sum);
+                    ProcStat process = ProcStat.parse(stat);
+                    // A PostgreSQL backend that ended during the measurement (a writer's connection)
+                    // is counted in the postmaster's reaped children.
+                    byRole.merge(role(pid, process.name(), self, relayPid), process.cpuSecondsWithReapedChildren(), Double::sum);
                 }
                 busy = machineBusySeconds();
             } catch (IOException | RuntimeException notLinux) {
@@ -77,7 +73,7 @@ final class CpuShares {
             for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
                 busy += Long.parseLong(f[i]);
             }
-            return busy / TICKS_PER_SECOND;
+            return ProcStat.ticksToSeconds(busy);
         }
     }
 

@@ -96,9 +96,7 @@ final class RelayRun implements AutoCloseable {
     /** utime + stime of the process, from /proc/PID/stat, in seconds (clock ticks of 100 Hz). */
     double cpuSeconds() {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+            return ProcStat.parse(Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"))).cpuSeconds();
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }
@@ -134,10 +132,8 @@ final class RelayRun implements AutoCloseable {
         try (java.nio.file.DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(process.pid()), "task"))) {
             for (Path task : tasks) {
                 try {
-                    String name = Files.readString(task.resolve("comm")).trim();
-                    String stat = Files.readString(task.resolve("stat"));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    byGroup.merge(threadGroup(name), (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0, Double::sum);
+                    ProcStat thread = ProcStat.parse(Files.readString(task.resolve("stat")));
+                    byGroup.merge(threadGroup(thread.name()), thread.cpuSeconds(), Double::sum);
                 } catch (IOException ended) {
                     // the thread ended since the listing
                 }
