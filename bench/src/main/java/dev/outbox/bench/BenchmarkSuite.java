@@ -295,11 +295,11 @@ public final class BenchmarkSuite {
                     int lost = 0;
                     for (int r = 0; r < repeats; r++) {
                         relay.checkAlive();
-                        double cpuBefore = relay.cpuSeconds();
                         CpuShares.Snapshot before = CpuShares.Snapshot.take(relay.pid());
                         SteadyLoad.Result result = SteadyLoad.run(db, deliveries, rate, steadySeconds);
-                        shares.add(before, CpuShares.Snapshot.take(relay.pid()));
-                        double cpuUsed = relay.cpuSeconds() - cpuBefore;
+                        CpuShares.Snapshot after = CpuShares.Snapshot.take(relay.pid());
+                        shares.add(before, after);
+                        double cpuUsed = after.relaySeconds() - before.relaySeconds();
                         runs.add(result.latencies());
                         Files.writeString(out.resolve(String.format("timeline-relay-%d-run%d.txt", rate, r + 1)), result.timeline());
                         written.add(result.writtenRate());

@@ -50,6 +50,11 @@ final class CpuShares {
             return new Snapshot(System.nanoTime(), byRole, busy);
         }
 
+        /** The relay's CPU seconds so far; NaN without /proc. */
+        double relaySeconds() {
+            return seconds.getOrDefault("relay", Double.NaN);
+        }
+
         private static String role(long pid, String comm, long self, long relayPid) {
             if (pid == relayPid) {
                 return "relay";
