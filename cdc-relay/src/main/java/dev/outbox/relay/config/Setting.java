@@ -23,8 +23,8 @@ public enum Setting {
             "Publication covering the events table only; empty means <slot>_events. Created if missing."),
     HTTP_PORT("RELAY_HTTP_PORT", "8080", "Port of /health/live, /health/ready and /metrics."),
     MIGRATE("RELAY_MIGRATE", "true", "Apply the schema migrations at start (run); false when a DBA applies them."),
-    MAX_BATCH_SIZE("RELAY_MAX_BATCH_SIZE", "2048", "Most events Debezium hands over in one batch."),
-    MAX_QUEUE_SIZE("RELAY_MAX_QUEUE_SIZE", "4096", "Events Debezium buffers between the WAL reader and the publisher."
+    MAX_BATCH_SIZE("RELAY_MAX_BATCH_SIZE", "1024", "Most events Debezium hands over in one batch."),
+    MAX_QUEUE_SIZE("RELAY_MAX_QUEUE_SIZE", "2048", "Events Debezium buffers between the WAL reader and the publisher."
             + " Two batches are enough to keep the publisher busy; more only keeps events alive through more young collections."),
     POLL_INTERVAL_MS("RELAY_POLL_INTERVAL_MS", "2",
             "How often Debezium polls the WAL while no change arrives. Events are handed over as soon as they are read; a batch holds what arrived while the previous one was published."),
