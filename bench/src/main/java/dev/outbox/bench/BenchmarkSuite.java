@@ -195,7 +195,7 @@ public final class BenchmarkSuite {
         row("3. Cores used during the drain, relay start to last delivery (the harness is the consumer)", drainCpu.describe(), "");
         row("5. Relay CPU per 100,000 events during the drain, by thread (incl. JVM start)",
                 per100k(threadSeconds, (double) drainRows * drains.size()), "");
-        row("5. Relay peak RSS during the drain (-Xmx192m, serial GC)",
+        row("5. Relay peak RSS during the drain (" + RelayRun.jvmOptions() + ")",
                 Stats.of(drains.stream().map(d -> d[1]).toList()).describe("%.0f") + " MB", "target <= 300 MB");
         row("5. Relay CPU per 100,000 events during the drain (incl. JVM start and JIT)",
                 Stats.of(drains.stream().map(d -> d[2]).toList()).describe("%.1f") + " s", "");

@@ -32,13 +32,12 @@ final class CpuShares {
             try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
                 for (Path proc : procs) {
                     long pid = Long.parseLong(proc.getFileName().toString());
-                    String stat;
+                    ProcStat process;
                     try {
-                        stat = Files.readString(proc.resolve("stat"));
+                        process = ProcStat.read(proc.resolve("stat"));
                     } catch (IOException gone) {
                         continue;  // ended since the listing
                     }
-                    ProcStat process = ProcStat.parse(stat);
                     // A PostgreSQL backend that ended during the measurement (a writer's connection)
                     // is counted in the postmaster's reaped children.
                     byRole.merge(role(pid, process.name(), self, relayPid), process.cpuSecondsWithReapedChildren(), Double::sum);

@@ -9,6 +9,11 @@ record ProcStat(String name, long userTicks, long systemTicks, long reapedChildr
 
     private static final double TICKS_PER_SECOND = 100.0;
 
+    /** Reads and parses one stat file; an IOException when the process or thread has ended. */
+    static ProcStat read(java.nio.file.Path statFile) throws java.io.IOException {
+        return parse(java.nio.file.Files.readString(statFile));
+    }
+
     static ProcStat parse(String line) {
         String[] f = line.substring(line.lastIndexOf(')') + 2).split(" ");
         return new ProcStat(line.substring(line.indexOf('(') + 1, line.lastIndexOf(')')),

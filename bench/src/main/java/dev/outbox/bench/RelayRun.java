@@ -85,6 +85,15 @@ final class RelayRun implements AutoCloseable {
         }
     }
 
+    /** The JVM options the relay runs with, for the table: the launcher's own unless RELAY_JAVA* replace or add to them. */
+    static String jvmOptions() {
+        String replaced = System.getenv("RELAY_JAVA_OPTS");
+        String options = replaced == null || replaced.isBlank() ? "scripts/relay's JVM options" : replaced;
+        String extra = System.getenv("RELAY_JAVA_EXTRA_OPTS");
+        String java = System.getenv("RELAY_JAVA");
+        return options + (extra == null || extra.isBlank() ? "" : " " + extra) + (java == null || java.isBlank() ? "" : ", java " + java);
+    }
+
     long pid() {
         return process.pid();
     }
@@ -96,7 +105,7 @@ final class RelayRun implements AutoCloseable {
     /** utime + stime of the process, from /proc/PID/stat, in seconds (clock ticks of 100 Hz). */
     double cpuSeconds() {
         try {
-            return ProcStat.parse(Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"))).cpuSeconds();
+            return ProcStat.read(Path.of("/proc", Long.toString(process.pid()), "stat")).cpuSeconds();
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }
@@ -132,7 +141,7 @@ final class RelayRun implements AutoCloseable {
         try (java.nio.file.DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(process.pid()), "task"))) {
             for (Path task : tasks) {
                 try {
-                    ProcStat thread = ProcStat.parse(Files.readString(task.resolve("stat")));
+                    ProcStat thread = ProcStat.read(task.resolve("stat"));
                     byGroup.merge(threadGroup(thread.name()), thread.cpuSeconds(), Double::sum);
                 } catch (IOException ended) {
                     // the thread ended since the listing
