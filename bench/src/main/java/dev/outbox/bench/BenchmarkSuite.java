@@ -168,7 +168,7 @@ public final class BenchmarkSuite {
             String shape = " (" + BenchQueue.queueType() + " queue, consumer attached)";
             row("2. RabbitMQ: plain amqp-client, async confirms, best of windows 1024/8192" + shape, plain.describe("%,.0f") + " msg/s", "the ceiling");
             row("2. Cores used during the plain-client runs (the harness is the client and the consumer)", plainCpu.describe(), "");
-            row("2. RabbitMQ: relay's ConfirmingPublisher, batches of " + RELAY_BATCH + " (RELAY_MAX_BATCH_SIZE), one batch in flight",
+            row("2. RabbitMQ: relay's ConfirmingPublisher, batches of " + RELAY_BATCH + " (RELAY_MAX_BATCH_SIZE), up to RELAY_CONFIRM_WINDOW unconfirmed",
                     relayPublisher.describe("%,.0f") + " msg/s", pct(relayPublisher.median(), ceiling) + " of the plain client");
             row("2. RabbitMQ: SDK Publisher.send, 1 thread (waits for each confirm)", sdk1.describe("%,.0f") + " msg/s",
                     pct(sdk1.median(), ceiling) + " of the plain client");

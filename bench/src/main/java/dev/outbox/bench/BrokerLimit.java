@@ -140,22 +140,18 @@ final class BrokerLimit {
         }
     }
 
-    /** The relay's publisher on batches of {@code batchSize}, sent and finished one batch deep as the relay does. */
+    /** The relay's publisher on batches of {@code batchSize}, each handed over as soon as the last is out, as the relay does. */
     static double relayPublisher(String uri, int n, int batchSize) throws Exception {
         RelayConfig config = RelayConfig.from(Map.of("RELAY_RABBITMQ_URI", uri, "RELAY_APP_ID", "bench"));
         List<OutgoingMessage> messages = messages(n);
         try (ConfirmingPublisher publisher = new ConfirmingPublisher(new BrokerConnector(config), config, new RelayMetrics())) {
             publisher.publishAll(List.of(message(0)));
             long start = System.nanoTime();
-            ConfirmingPublisher.InFlight previous = null;
+            long last = -1;
             for (int from = 0; from < n; from += batchSize) {
-                ConfirmingPublisher.InFlight sent = publisher.send(messages.subList(from, Math.min(n, from + batchSize)));
-                if (previous != null) {
-                    publisher.finish(previous);
-                }
-                previous = sent;
+                last = publisher.publish(messages.subList(from, Math.min(n, from + batchSize)), null);
             }
-            publisher.finish(previous);
+            publisher.awaitConfirmedThrough(last);
             return n / ((System.nanoTime() - start) / 1e9);
         }
     }

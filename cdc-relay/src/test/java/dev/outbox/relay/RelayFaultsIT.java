@@ -57,6 +57,7 @@ class RelayFaultsIT {
             System.out.println("scenario postgres-restart-" + mode + ": recovered in " + recoveredMillis + " ms, " + tally);
             assertThat(tally.lost()).isZero();
             assertThat(tally.unexpected()).isZero();
+            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
         }
     }
 
@@ -90,6 +91,7 @@ class RelayFaultsIT {
                 System.out.println("scenario rabbitmq-stop-start: outages=" + outages + " ready again at most " + slowestReady
                         + " ms after start_app, " + tally);
                 assertThat(tally.unexpected()).isZero();
+                assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
             }
         }
     }
@@ -221,6 +223,7 @@ class RelayFaultsIT {
             System.out.println("scenario relay-sigstop: paused " + pauseSeconds + " s, all delivered " + recoveredMillis
                     + " ms after SIGCONT, " + tally);
             assertThat(tally.unexpected()).isZero();
+            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
         }
     }
 

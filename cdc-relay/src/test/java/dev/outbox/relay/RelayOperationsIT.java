@@ -54,6 +54,7 @@ class RelayOperationsIT {
             Recorder.Tally tally = recorder.tally(committed);
             System.out.println("scenario hot-standby: takeover " + takeoverMillis + " ms after SIGKILL, " + tally);
             assertThat(tally.unexpected()).isZero();
+            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
             assertThat(takeoverMillis).as("takeover time").isLessThan(30_000);
         }
     }

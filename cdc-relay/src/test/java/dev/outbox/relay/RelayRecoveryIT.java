@@ -61,6 +61,7 @@ class RelayRecoveryIT {
             System.out.println("scenario clean-restart: " + tally);
             assertThat(tally.lost()).isZero();
             assertThat(tally.unexpected()).isZero();
+            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
             assertThat(tally.duplicates()).as("a restart after a clean stop re-publishes nothing").isZero();
             assertThat(recorder.messageIds()).containsExactlyElementsOf(expected);
             // created_at reaches the header unchanged whether the row came from the snapshot or the WAL.
@@ -110,7 +111,8 @@ class RelayRecoveryIT {
         long started = System.nanoTime();
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#")) {
             for (int w = 0; w < writers; w++) {
-                writerList.add(new EventWriter(world.db().dataSource(), world.exchange() + ".steady", events / writers, FaultScale.pick(500, 250)));
+                // A routing key per writer: concurrent writers of one key commit in another order than their ids.
+                writerList.add(new EventWriter(world.db().dataSource(), world.exchange() + ".steady.w" + w, events / writers, FaultScale.pick(500, 250)));
             }
             long maxRecoverMillis = 0;
             for (int k = 0; k < kills; k++) {
@@ -139,6 +141,7 @@ class RelayRecoveryIT {
                         + (System.nanoTime() - started) / 1_000_000_000 + " s");
                 assertThat(tally.lost()).isZero();
                 assertThat(tally.unexpected()).isZero();
+                assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
                 assertThat(relay.terminate()).as("exit code after SIGTERM").isZero();
             }
         } finally {
@@ -175,6 +178,7 @@ class RelayRecoveryIT {
             System.out.println("scenario broker-closes-connection: closes=3 " + tally + " republished="
                     + relay.relay().metrics().republishedTotal());
             assertThat(tally.unexpected()).isZero();
+            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
             assertThat(relay.relay().metrics().republishedTotal()).as("re-published after the relay had recovered")
                     .isEqualTo(republishedAfterRecovery);
             await().atMost(Duration.ofSeconds(20)).until(() -> relay.readiness() == null);

@@ -145,15 +145,41 @@ public final class Recorder implements AutoCloseable {
             }
             duplicates += e.getValue() - 1;
         }
-        return new Tally(expectedSet.size(), deliveries.size(), lost, unexpected, duplicates);
+        return new Tally(expectedSet.size(), deliveries.size(), lost, unexpected, duplicates, orderViolations());
     }
 
-    /** Counts of one run: lost and unexpected must be 0; duplicates are reported. */
-    public record Tally(int expected, int delivered, int lost, int unexpected, int duplicates) {
+    /**
+     * Order violations on first sight: a message whose {@code event-id} is lower than that of an
+     * earlier first delivery of the same routing key. Copies delivered again are not counted
+     * (a re-published message arrives after later ones by nature); its first arrival is.
+     */
+    public int orderViolations() {
+        Set<String> seen = new HashSet<>();
+        Map<String, Long> highest = new HashMap<>();
+        int violations = 0;
+        for (Delivery d : deliveries) {
+            String id = d.header("event-id");
+            if (id == null || !seen.add(String.valueOf(d.messageId()))) {
+                continue;
+            }
+            String key = d.header("original-routing-key") != null ? d.header("original-routing-key") : d.routingKey();
+            long eventId = Long.parseLong(id);
+            Long before = highest.get(key);
+            if (before != null && eventId < before) {
+                violations++;
+            } else {
+                highest.put(key, eventId);
+            }
+        }
+        return violations;
+    }
+
+    /** Counts of one run: lost, unexpected and order violations must be 0; duplicates are reported. */
+    public record Tally(int expected, int delivered, int lost, int unexpected, int duplicates, int orderViolations) {
         @Override
         public String toString() {
             return "expected=" + expected + " delivered=" + delivered + " lost=" + lost + " unexpected=" + unexpected
-                    + " duplicates=" + duplicates;
+                    + " duplicates=" + duplicates + " order-violations=" + orderViolations;
         }
     }
 

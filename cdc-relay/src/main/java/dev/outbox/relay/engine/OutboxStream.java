@@ -22,6 +22,8 @@ import org.apache.kafka.connect.source.SourceRecord;
 public final class OutboxStream implements AutoCloseable {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OutboxStream.class);
+    /** How often confirms that came between batches are marked: well under the offset flush interval. */
+    private static final long SETTLE_MS = 50;
 
     private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private final CompletableFuture<Throwable> completion = new CompletableFuture<>();
@@ -30,6 +32,12 @@ public final class OutboxStream implements AutoCloseable {
     private final BatchHandler handler;
     private volatile boolean polling;
     private Thread thread;
+    private final java.util.concurrent.ScheduledExecutorService settler =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "relay-settle");
+                t.setDaemon(true);
+                return t;
+            });
 
     public OutboxStream(RelayConfig config, Database database, ConfirmingPublisher publisher, RelayMetrics metrics) {
         this.topicPrefix = config.slot();
@@ -54,6 +62,7 @@ public final class OutboxStream implements AutoCloseable {
                 })
                 .using((success, message, error) -> {
                     polling = false;
+                    settler.shutdownNow();
                     completion.complete(success ? null : (error != null ? error : new IllegalStateException(message)));
                 })
                 .build();
@@ -127,6 +136,9 @@ public final class OutboxStream implements AutoCloseable {
         thread = new Thread(engine, "debezium-engine");
         thread.setDaemon(false);
         thread.start();
+        // Confirms that arrive while no batch comes (the end of a burst, a quiet stream) are marked
+        // here, and parked messages retried, instead of waiting for the next event or heartbeat.
+        settler.scheduleWithFixedDelay(this::settle, SETTLE_MS, SETTLE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -144,6 +156,17 @@ public final class OutboxStream implements AutoCloseable {
         }
     }
 
+    private void settle() {
+        try {
+            handler.settle();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            // The engine thread meets the same failure with its next batch and ends the stream; here, only say so.
+            LOG.debug("Settling confirmed positions failed: {}", e.toString());
+        }
+    }
+
     /** Polling and connected to the slot. */
     public boolean isStreaming() {
         return polling && replicationConnected(topicPrefix);
@@ -156,6 +179,7 @@ public final class OutboxStream implements AutoCloseable {
 
     @Override
     public void close() {
+        settler.shutdownNow();
         if (!completion.isDone()) {
             try {
                 // The last batch sent is confirmed and its offset stored while the engine still

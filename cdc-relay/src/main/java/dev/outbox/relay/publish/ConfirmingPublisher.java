@@ -3,532 +3,451 @@ package dev.outbox.relay.publish;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.AlreadyClosedException;
 import com.rabbitmq.client.Channel;
-import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
+import dev.outbox.relay.engine.StartupCheckException;
 import dev.outbox.relay.metrics.RelayMetrics;
+import dev.outbox.relay.publish.PublishLedger.Entry;
+import dev.outbox.relay.publish.PublishLedger.Kind;
 import dev.outbox.sdk.Headers;
 import dev.outbox.sdk.wire.BrokerErrors;
 import dev.outbox.sdk.wire.OutgoingMessage;
 import dev.outbox.sdk.wire.Topology;
 import dev.outbox.sdk.wire.WireFormat;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes a batch of event messages on one channel with publisher confirms and
- * {@code mandatory}, and returns only when RabbitMQ has confirmed every one of them.
+ * Publishes the stream's messages to RabbitMQ in commit order, with publisher confirms and
+ * {@code mandatory}, and says how far the stream is confirmed ({@link #confirmedThrough()}).
+ * The rules (what goes out next, what a nack, a return or a lost channel does) are
+ * {@link PublishLedger}'s; this class drives a channel with them.
  *
  * <ul>
- * <li>Messages go out in batch order with up to {@code RELAY_CONFIRM_WINDOW} awaiting
- *     confirms; confirms are handled asynchronously, not one wait per message.</li>
- * <li>A nack, a confirm timeout or a lost connection: the unconfirmed messages are published
- *     again (after a capped backoff), never skipped. A broker outage blocks the batch until
- *     the broker is back.</li>
- * <li>A returned (unroutable) message is sent to {@code unrouted} before it counts as done.</li>
- * <li>A message that would fail every time (body over {@code RELAY_MAX_MESSAGE_BYTES}, an
- *     exchange RabbitMQ refuses, a message that closes the channel on its own) goes to
- *     {@code DLX} with reason {@code relay_error} and the error in its headers; the batch
- *     goes on.</li>
+ * <li>Up to {@code RELAY_CONFIRM_WINDOW} messages await confirms at once; confirms are handled
+ *     as they arrive, on the connection's thread.</li>
+ * <li>A lost channel or connection, or confirms that do not come within
+ *     {@code RELAY_CONFIRM_TIMEOUT_MS}: the unconfirmed messages are published again in their
+ *     order, before anything later. A broker outage blocks {@link #publish} until it is back.</li>
+ * <li>A nack parks the message for a capped backoff; later messages of its routing key wait
+ *     behind it, the others flow.</li>
+ * <li>A returned (unroutable) event goes to {@code unrouted} before it counts as confirmed.</li>
+ * <li>A message that can never be published (larger than the broker takes, headers AMQP cannot
+ *     carry, an exchange RabbitMQ refuses, anything the client throws for it, a message that
+ *     closes the channel each time) is replaced by a copy to {@code DLX} with reason
+ *     {@code relay_error}, built to fit; the stream goes on.</li>
  * </ul>
- * One publishing thread: batches are {@link #send sent} in commit order and {@link #finish
- * finished} in the same order, so the next batch can go out while the previous one is being
- * confirmed.
+ * One thread publishes at a time; the others ({@link #flush()} from a timer) skip their turn.
  */
 public final class ConfirmingPublisher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfirmingPublisher.class);
     private static final long MAX_BACKOFF_MS = 5_000;
+    private static final Pattern MAX_SIZE = Pattern.compile("larger than configured max size (\\d+)");
     static final String RELAY_ERROR = "relay_error";
 
-    private enum Kind { EVENT, UNROUTED, RELAY_ERROR }
-
-    private record Pending(int index, Kind kind, String error) {
-    }
-
-    private final BrokerConnector connector;
+    private final BrokerSession session;
     private final RelayConfig config;
     private final RelayMetrics metrics;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Set<String> declaredExchanges = new HashSet<>();
+    private final PublishLedger ledger = new PublishLedger();
+    private final ReentrantLock publishing = new ReentrantLock();
+    private final BrokerSession.Listener listener = new ChannelEvents();
 
-    private Connection connection;
     private Channel channel;
-    private Channel declareChannel;
-    /** Rounds sent and not yet collected: at most the one being finished and the one just sent. */
-    private final List<PublishRound> rounds = new CopyOnWriteArrayList<>();
+    private long channelNumber = -1;
+    private int frameMax;
     private volatile long stopDeadline = Long.MAX_VALUE;
     private volatile boolean outageLogged;
-    private boolean topologyDeclared;
+    private boolean loggedConnected;
+    /** The broker's max_message_size, once a refusal told it. */
+    private volatile long brokerMaxBytes = Long.MAX_VALUE;
+    /** Channels the broker closed since the last confirm: two in a row, and messages go one at a time to find the cause. */
+    private int channelErrorsWithoutProgress;
+    /** While messages go one at a time: until this position is confirmed. */
+    private long probeThrough = -1;
+    private volatile boolean redeclare;
+    private volatile long lastAdvanceNanos;
+    private long parkedSince;
 
     public ConfirmingPublisher(BrokerConnector connector, RelayConfig config, RelayMetrics metrics) {
-        this.connector = connector;
+        this(new BrokerSession(connector::connect, connector.endpoint()), config, metrics);
+    }
+
+    ConfirmingPublisher(BrokerSession session, RelayConfig config, RelayMetrics metrics) {
+        this.session = session;
         this.config = config;
         this.metrics = metrics;
     }
 
     /**
-     * Publishes {@code batch} and blocks until every message is confirmed (or dead-lettered as
-     * {@code relay_error}): {@link #finish}{@code (}{@link #send}{@code (batch))}.
+     * Appends {@code messages} to the stream and publishes them, blocking while the confirm
+     * window is full (or the broker away). Returns the position of the last message of the
+     * stream; {@link #confirmedThrough()} reaches it once RabbitMQ took everything up to it.
      *
-     * @throws InterruptedException when the thread is interrupted or a stop's deadline passed;
-     *                              the batch then counts as not published
+     * @param commitMillis when each message's row was committed (for the latency metric), or {@code null}
+     * @throws InterruptedException when the thread is interrupted or a stop's deadline passed
      */
+    public long publish(List<OutgoingMessage> messages, long[] commitMillis) throws InterruptedException {
+        publishing.lockInterruptibly();
+        try {
+            synchronized (ledger) {
+                for (int i = 0; i < messages.size(); i++) {
+                    ledger.add(messages.get(i), commitMillis == null ? 0 : commitMillis[i]);
+                }
+            }
+            pump(more -> !more);
+            synchronized (ledger) {
+                return ledger.lastPosition();
+            }
+        } finally {
+            publishing.unlock();
+        }
+    }
+
+    /** Publishes {@code batch} and blocks until all of it (and everything before) is confirmed. */
     public void publishAll(List<OutgoingMessage> batch) throws InterruptedException {
-        finish(send(batch));
+        long last = publish(batch, null);
+        awaitConfirmedThrough(last);
+    }
+
+    /** Blocks until every message up to {@code position} is confirmed, publishing parked ones again as they come due. */
+    public void awaitConfirmedThrough(long position) throws InterruptedException {
+        publishing.lockInterruptibly();
+        try {
+            pump(more -> ledger.isConfirmedThrough(position));
+        } finally {
+            publishing.unlock();
+        }
     }
 
     /**
-     * Sends {@code batch} once, without waiting for its confirms, so the caller can read the
-     * next batch while RabbitMQ confirms this one. Nothing counts as published until
-     * {@link #finish} returned for it. A broker that cannot be reached here is not an error:
-     * {@link #finish} reconnects and publishes the whole batch.
+     * Publishes what has come due (parked messages whose backoff is over) and takes stock of
+     * confirms and timeouts, without waiting; skipped while another thread publishes. For a
+     * timer, so parked messages move on while no event arrives.
      */
-    public InFlight send(List<OutgoingMessage> batch) throws InterruptedException {
-        return send(batch, null);
-    }
-
-    private InFlight send(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
-        InFlight inFlight = new InFlight(batch, items);
-        if (inFlight.pending.isEmpty()) {
-            return inFlight;
+    public void flush() throws InterruptedException {
+        if (!publishing.tryLock()) {
+            return;
         }
-        lock.lockInterruptibly();
         try {
-            checkStop();
-            try {
-                ensureOpen();
-                inFlight.firstRound = sendRound(batch, screen(batch, inFlight.pending));
-            } catch (IOException | ShutdownSignalException e) {
-                connectionLost(e, batch.size());
+            if (session.isConnected()) {
+                pump(more -> true);
             }
         } finally {
-            lock.unlock();
-        }
-        return inFlight;
-    }
-
-    /**
-     * Blocks until every message of {@code inFlight} is confirmed (or dead-lettered as
-     * {@code relay_error}), publishing nacked, timed-out and lost ones again with backoff.
-     * Batches must be finished in the order they were sent.
-     *
-     * @throws InterruptedException when the thread is interrupted or a stop's deadline passed;
-     *                              the batch then counts as not published
-     */
-    public void finish(InFlight inFlight) throws InterruptedException {
-        finish(inFlight, false);
-    }
-
-    /**
-     * Like {@link #finish}, but a message RabbitMQ nacks (a queue full with
-     * {@code overflow=reject-publish}, most often) is not published again here: it is returned
-     * {@link Parked parked}, for {@link #sendParked} after a backoff, so that messages for
-     * other queues keep flowing meanwhile. Everything not returned is confirmed.
-     */
-    public Parked finishOrPark(InFlight inFlight) throws InterruptedException {
-        return finish(inFlight, true);
-    }
-
-    private Parked finish(InFlight inFlight, boolean park) throws InterruptedException {
-        List<OutgoingMessage> batch = inFlight.batch;
-        List<Pending> parked = new ArrayList<>();
-        if (batch.isEmpty()) {
-            return new Parked(batch, parked);
-        }
-        lock.lockInterruptibly();
-        try {
-            List<Pending> pending = inFlight.pending;
-            int attempt = 0;
-            int channelFailures = 0;
-            SentRound sent = inFlight.firstRound;
-            inFlight.firstRound = null;
-            if (sent == null && !pending.isEmpty()) {
-                backoff(attempt++);  // send() could not reach the broker
-            }
-            while (!pending.isEmpty()) {
-                checkStop();
-                try {
-                    RoundOutcome outcome;
-                    if (sent != null) {
-                        outcome = collectRound(batch, sent);
-                        sent = null;
-                    } else {
-                        ensureOpen();
-                        List<Pending> sendable = screen(batch, pending);
-                        outcome = channelFailures >= 2
-                                ? publishOneByOne(batch, sendable)
-                                : collectRound(batch, sendRound(batch, sendable));
-                    }
-                    pending = outcome.next();
-                    if (park && !outcome.nacked().isEmpty()) {
-                        pending = new ArrayList<>(pending);
-                        pending.removeAll(outcome.nacked());
-                        parked.addAll(outcome.nacked());
-                    }
-                    if (outcome.channelFailure() != null) {
-                        channelFailures++;
-                        LOG.warn("Publishing channel closed ({}); {} messages of the batch are published again",
-                                outcome.channelFailure(), outcome.retried());
-                        closeChannelIfCurrent(outcome.channel());
-                    }
-                    int retried = outcome.retried() - (park ? outcome.nacked().size() : 0);
-                    if (!park && !outcome.nacked().isEmpty()) {
-                        LOG.warn("RabbitMQ nacked {} messages (a queue may be full with overflow=reject-publish);"
-                                + " publishing them again after a backoff", outcome.nacked().size());
-                    }
-                    if (retried > 0) {
-                        metrics.republished(retried);
-                        backoff(attempt++);
-                    } else {
-                        attempt = 0;
-                    }
-                } catch (IOException | ShutdownSignalException e) {
-                    connectionLost(e, pending.size());
-                    backoff(attempt++);
-                }
-            }
-        } finally {
-            inFlight.pending = List.of();
-            metrics.unconfirmed().set(outstanding());
-            lock.unlock();
-        }
-        return new Parked(batch, parked);
-    }
-
-    /** Sends parked messages again, each as it was (event, unrouted copy or relay error); finish as any batch. */
-    public InFlight sendParked(Parked parked) throws InterruptedException {
-        return send(parked.batch, parked.items);
-    }
-
-    /**
-     * Messages RabbitMQ nacked, set aside by {@link #finishOrPark}: still unpublished, never
-     * to be counted as done until {@link #sendParked} and a finish confirmed them.
-     */
-    public static final class Parked {
-        /** Nothing parked. */
-        public static final Parked NONE = new Parked(List.of(), List.of());
-
-        private final List<OutgoingMessage> batch;
-        private final List<Pending> items;
-
-        private Parked(List<OutgoingMessage> batch, List<Pending> items) {
-            this.batch = batch;
-            this.items = List.copyOf(items);
-        }
-
-        public int size() {
-            return items.size();
-        }
-
-        public boolean isEmpty() {
-            return items.isEmpty();
-        }
-
-        /** Where the parked messages were going, for the log: e.g. {@code {order=12}} (exchange and count). */
-        public String describe() {
-            Map<String, Integer> byExchange = new java.util.TreeMap<>();
-            for (Pending p : items) {
-                byExchange.merge(batch.get(p.index()).exchange(), 1, Integer::sum);
-            }
-            return byExchange.toString();
+            publishing.unlock();
         }
     }
 
-    /** A batch handed to {@link #send} and not yet {@link #finish}ed. */
-    public static final class InFlight {
-        private final List<OutgoingMessage> batch;
-        private final int size;
-        private List<Pending> pending;
-        private SentRound firstRound;
-
-        private InFlight(List<OutgoingMessage> batch, List<Pending> items) {
-            this.batch = batch;
-            if (items != null) {
-                this.pending = new ArrayList<>(items);
-            } else {
-                this.pending = new ArrayList<>(batch.size());
-                for (int i = 0; i < batch.size(); i++) {
-                    pending.add(new Pending(i, Kind.EVENT, null));
-                }
-            }
-            this.size = pending.size();
+    /** The highest position at and below which every message is confirmed (-1: none yet). */
+    public long confirmedThrough() {
+        synchronized (ledger) {
+            return ledger.confirmedThrough();
         }
+    }
 
-        /** Messages in it when it was sent. */
-        public int size() {
-            return size;
+    /** When {@link #confirmedThrough()} last moved on ({@link System#nanoTime()}): the broker's time for a batch's metric. */
+    public long confirmedAtNanos() {
+        return lastAdvanceNanos;
+    }
+
+    /** Messages not yet out: parked after a nack, held back behind one of their routing key, or not yet sent. */
+    public int waiting() {
+        synchronized (ledger) {
+            return ledger.waiting();
+        }
+    }
+
+    /** Parked messages by exchange, for a log line. */
+    public String describeParked() {
+        synchronized (ledger) {
+            return ledger.describeParked();
         }
     }
 
     /**
-     * Forgets batches sent and never finished, because the stream that sent them ended (they
-     * will be read from the WAL and published again): their rounds must not linger in the
-     * confirm bookkeeping or the {@code relay_messages_unconfirmed} gauge.
+     * Forgets every message not confirmed, because the stream that published them ended (they
+     * are read from the WAL and published again): nothing of it may linger in the gauges.
      */
     public void abandonInFlight() {
-        lock.lock();
-        try {
-            rounds.clear();
+        synchronized (ledger) {
+            ledger.clear();
             metrics.unconfirmed().set(0);
-        } finally {
-            lock.unlock();
+            metrics.parked().set(0);
         }
     }
 
-    /** Opens the connection now if it is closed; for the maintenance thread, so readiness recovers while idle. */
+    /** Opens the connection now if it is closed; for a timer, so readiness recovers while idle. */
     public void reconnectIfIdle() {
-        if (!lock.tryLock()) {
+        if (!publishing.tryLock()) {
             return;
         }
         try {
             ensureOpen();
-        } catch (dev.outbox.relay.engine.StartupCheckException permanent) {
-            // The next batch fails the stream with it; here, only say so.
+        } catch (StartupCheckException permanent) {
+            // The next publish fails the stream with it; here, only say so.
             metrics.brokerConnected(false);
             LOG.error("{}", permanent.getMessage());
-            closeQuietly();
+            session.closeQuietly();
         } catch (IOException | RuntimeException e) {
-            connectionLost(e, 0);
+            connectionLost(e);
         } finally {
-            lock.unlock();
+            publishing.unlock();
         }
     }
 
-    /** Gives the batch in flight until {@code timeoutMillis} to finish, then makes it fail. */
+    /** Gives what is in flight until {@code timeoutMillis} to be confirmed; then every wait here fails. */
     public void stopWithin(long timeoutMillis) {
         stopDeadline = System.currentTimeMillis() + timeoutMillis;
-        for (PublishRound current : rounds) {
-            synchronized (current) {
-                current.notifyAll();
-            }
+        synchronized (ledger) {
+            ledger.notifyAll();
         }
     }
 
-    /** Marks messages that can never be published as relay errors and declares the exchanges of the rest. */
-    private List<Pending> screen(List<OutgoingMessage> batch, List<Pending> pending) throws IOException {
-        if (!topologyDeclared) {
-            Topology.declareUnrouted(declareChannel);
-            Topology.declareDeadLetters(declareChannel);
-            topologyDeclared = true;
+    /**
+     * Publishes until nothing that can go out is unconfirmed: what remains is parked or held
+     * back behind a parked message. For a clean stop.
+     */
+    public void drain() throws InterruptedException {
+        publishing.lockInterruptibly();
+        try {
+            pump(more -> !more && ledger.outstanding() == 0);
+        } finally {
+            publishing.unlock();
         }
-        List<Pending> sendable = new ArrayList<>(pending.size());
-        for (Pending p : pending) {
-            if (p.kind() != Kind.EVENT) {
-                sendable.add(p);
+    }
+
+    /**
+     * Publishes until at most {@code max} messages wait to go out (parked, held back or unsent):
+     * the stream waits here once too many are parked.
+     */
+    public void awaitWaitingAtMost(int max) throws InterruptedException {
+        publishing.lockInterruptibly();
+        try {
+            pump(more -> ledger.waiting() <= max);
+        } finally {
+            publishing.unlock();
+        }
+    }
+
+    /** When {@link #pump} may return: tested under the ledger's lock after each round; {@code more}: something could go out now but for the window. */
+    private interface Goal {
+        boolean reached(boolean more);
+    }
+
+    /**
+     * The loop: send what may go, then wait for confirms, a closed channel, a backoff's end or
+     * a confirm timeout, until {@code goal} is reached.
+     */
+    private void pump(Goal goal) throws InterruptedException {
+        int attempt = 0;
+        while (true) {
+            checkStop();
+            Channel ch;
+            try {
+                ch = ensureOpen();
+            } catch (StartupCheckException permanent) {
+                throw permanent;
+            } catch (IOException | RuntimeException e) {
+                connectionLost(e);
+                pause(backoffMillis(attempt++));
                 continue;
             }
-            OutgoingMessage m = batch.get(p.index());
-            if (m.body().length > config.maxMessageBytes()) {
-                sendable.add(relayError(m, p, "body of " + m.body().length + " bytes is larger than "
-                        + Setting.MAX_MESSAGE_BYTES.variable() + "=" + config.maxMessageBytes()));
-                continue;
-            }
-            String refused = declareExchange(m.exchange());
-            sendable.add(refused == null ? p : relayError(m, p, refused));
-        }
-        return sendable;
-    }
-
-    private Pending relayError(OutgoingMessage m, Pending p, String error) {
-        LOG.error("Cannot publish {}: {}. Sending it to {} with reason {}; the stream goes on.",
-                m.describe(), error, Topology.DLX, RELAY_ERROR);
-        metrics.relayError(RELAY_ERROR);
-        return new Pending(p.index(), Kind.RELAY_ERROR, error);
-    }
-
-    private String declareExchange(String exchange) throws IOException {
-        if (declaredExchanges.contains(exchange)) {
-            return null;
-        }
-        try {
-            Topology.declareEventExchange(declareChannel, exchange);
-            declaredExchanges.add(exchange);
-            return null;
-        } catch (IOException e) {
-            if (e.getCause() instanceof ShutdownSignalException signal && !signal.isHardError()) {
-                // A channel error: RabbitMQ refuses this exchange (reserved name, other type or arguments).
-                declareChannel = connection.createChannel();
-                return "RabbitMQ refused to declare exchange '" + exchange + "': " + BrokerErrors.describe(signal);
-            }
-            throw e;
-        }
-    }
-
-    /** What a round left to do: {@code next} to publish again (nacked ones included), of which {@code nacked} were refused by the broker. */
-    private record RoundOutcome(List<Pending> next, int retried, String channelFailure, Set<Pending> nacked, Channel channel) {
-
-        RoundOutcome(List<Pending> next, int retried, String channelFailure) {
-            this(next, retried, channelFailure, Set.of(), null);
-        }
-    }
-
-    /** The messages of one round, as sent on one channel. */
-    private record SentRound(PublishRound round, List<Pending> items, int sent) {
-    }
-
-    private SentRound sendRound(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
-        PublishRound current = new PublishRound(channel);
-        rounds.add(current);
-        int sent = 0;
-        try {
-            for (Pending p : items) {
-                checkStop();
-                while (current.outstandingCount() >= config.confirmWindow() && current.channelFailure() == null) {
-                    synchronized (current) {
-                        current.wait(10);
-                    }
-                    checkStop();
+            long number;
+            List<Entry> out;
+            synchronized (ledger) {
+                number = ledger.channel();
+                if (number != channelNumber) {
+                    continue;  // lost since ensureOpen: open the next one
                 }
-                if (current.channelFailure() != null) {
+                if (confirmsTimedOut()) {
+                    continue;
+                }
+                int room = (probing() ? 1 : config.confirmWindow()) - ledger.outstanding();
+                out = room > 0 ? ledger.sendable(System.currentTimeMillis(), room) : List.of();
+            }
+            boolean failed = false;
+            for (Entry e : out) {
+                if (!send(ch, number, e)) {
+                    failed = true;
                     break;
                 }
-                OutgoingMessage m = batch.get(p.index());
-                current.sent(channel.getNextPublishSeqNo(), sent);
-                publish(m, p);
-                sent++;
             }
-        } catch (IOException | AlreadyClosedException e) {
-            current.channelClosed(e.getMessage());
-        } catch (InterruptedException e) {
-            rounds.remove(current);
-            throw e;
-        }
-        metrics.unconfirmed().set(outstanding());
-        return new SentRound(current, items, sent);
-    }
-
-    private RoundOutcome collectRound(List<OutgoingMessage> batch, SentRound sentRound) throws InterruptedException {
-        PublishRound current = sentRound.round();
-        List<Pending> items = sentRound.items();
-        int sent = sentRound.sent();
-        long timeout = Math.min(config.confirmTimeout().toMillis(), Math.max(0, stopDeadline - System.currentTimeMillis()));
-        boolean allConfirmed;
-        try {
-            allConfirmed = current.awaitConfirms(timeout);
-            checkStop();
-        } finally {
-            rounds.remove(current);
-        }
-
-        List<Pending> next = new ArrayList<>();
-        Set<Pending> nacked = new HashSet<>();
-        Set<Integer> nackedPositions = current.nackedPositions();
-        Set<Integer> failedPositions = new HashSet<>(current.failed());
-        for (int pos = sent; pos < items.size(); pos++) {
-            failedPositions.add(pos);
-        }
-        int retried = 0;
-        for (int pos = 0; pos < items.size(); pos++) {
-            Pending p = items.get(pos);
-            OutgoingMessage m = batch.get(p.index());
-            if (failedPositions.contains(pos)) {
-                next.add(p);
-                retried++;
-                if (nackedPositions.contains(pos)) {
-                    nacked.add(p);
+            if (failed) {
+                pause(backoffMillis(attempt++));
+                continue;
+            }
+            attempt = 0;
+            synchronized (ledger) {
+                updateGauges();
+                boolean more = !ledger.sendable(System.currentTimeMillis(), 1).isEmpty();
+                if (goal.reached(more)) {
+                    return;
                 }
-            } else if (current.returnedMessageIds().contains(m.messageId())) {
-                if (p.kind() == Kind.EVENT) {
-                    LOG.info("{} had no route and no alternate exchange; sending it to '{}'", m.describe(), Topology.UNROUTED);
-                    next.add(new Pending(p.index(), Kind.UNROUTED, null));
-                } else {
-                    // Even unrouted (or DLX) had no queue: someone deleted it. Declare it again and retry;
-                    // a message is never counted as done while nothing holds it.
-                    LOG.warn("{} was returned by '{}' too; re-declaring the unrouted and dead-letter queues and retrying",
-                            m.describe(), p.kind() == Kind.UNROUTED ? Topology.UNROUTED : Topology.DLX);
-                    topologyDeclared = false;
-                    next.add(p);
-                    retried++;
+                if (ledger.channel() == number) {
+                    ledger.wait(waitMillis(more));
                 }
-            } else {
-                confirmed(m, p);
             }
         }
-        if (!allConfirmed && current.channelFailure() == null) {
-            LOG.warn("{} confirms did not arrive within {} ms (or a stop is in progress); publishing those messages again",
-                    current.outstandingCount(), timeout);
-            // The channel is suspect; confirms are bound to their channel, so a late one cannot be taken for a new round's.
-            closeChannelIfCurrent(current.channel());
-        }
-        return new RoundOutcome(next, retried, current.channelFailure(), nacked, current.channel());
     }
 
-    /** After repeated channel failures: one message per round, to find the one that breaks the channel. */
-    private RoundOutcome publishOneByOne(List<OutgoingMessage> batch, List<Pending> items) throws InterruptedException {
-        List<Pending> next = new ArrayList<>();
-        int retried = 0;
-        for (int i = 0; i < items.size(); i++) {
-            Pending p = items.get(i);
-            RoundOutcome single;
+    /** How long the loop may sleep: until a confirm or close wakes it, the next backoff ends, or the oldest confirm is due. */
+    private long waitMillis(boolean windowFull) {
+        long now = System.currentTimeMillis();
+        long wait = windowFull ? 1000 : Math.max(1, Math.min(1000, ledger.nextDueMillis() - now));
+        Entry oldest = ledger.oldestOutstanding();
+        if (oldest != null) {
+            long confirmDue = TimeUnit.NANOSECONDS.toMillis(oldest.sentAtNanos - System.nanoTime()) + config.confirmTimeout().toMillis();
+            wait = Math.min(wait, Math.max(1, confirmDue));
+        }
+        return Math.max(1, Math.min(wait, stopDeadline - now));
+    }
+
+    /** Under the ledger's lock: confirms overdue make the channel suspect; its messages go again on a new one. */
+    private boolean confirmsTimedOut() {
+        Entry oldest = ledger.oldestOutstanding();
+        if (oldest == null || System.nanoTime() - oldest.sentAtNanos < config.confirmTimeout().toNanos()) {
+            return false;
+        }
+        LOG.warn("{} confirms did not arrive within {} ms; publishing those messages again on a new channel",
+                ledger.outstanding(), config.confirmTimeout().toMillis());
+        // Confirms are bound to their channel, so a late one cannot be taken for a new channel's message.
+        republished(ledger.channelLost(channelNumber));
+        session.abortChannel();
+        return true;
+    }
+
+    private boolean probing() {
+        return probeThrough >= 0 && !ledger.isConfirmedThrough(probeThrough);
+    }
+
+    /** Publishes {@code e} on {@code ch}; {@code false} when the channel failed (the ledger knows). */
+    private boolean send(Channel ch, long number, Entry e) {
+        if (e.kind == Kind.EVENT) {
+            String refused;
             try {
-                ensureOpen();
-                single = collectRound(batch, sendRound(batch, List.of(p)));
-            } catch (IOException | ShutdownSignalException e) {
-                connectionLost(e, items.size() - i);
-                next.addAll(items.subList(i, items.size()));
-                return new RoundOutcome(next, items.size() - i, null);
+                refused = screen(e.message);
+            } catch (IOException declareFailed) {
+                connectionLost(declareFailed);
+                synchronized (ledger) {
+                    republished(ledger.channelLost(number));
+                }
+                return false;
             }
-            if (single.channelFailure() != null) {
-                closeChannelIfCurrent(single.channel());
-                String failure = single.channelFailure();
-                if (failure.contains("NOT_FOUND")) {
-                    declaredExchanges.clear();  // deleted behind our back: declare again and retry
-                    next.add(p);
-                    retried++;
-                } else if (p.kind() == Kind.EVENT) {
-                    next.add(relayError(batch.get(p.index()), p, "RabbitMQ closed the channel when it was published: " + failure));
+            if (refused != null) {
+                relayError(e, refused);
+            }
+        }
+        if (redeclare) {
+            redeclare = false;
+            session.forgetDeclarations();
+            try {
+                session.open(number, listener);
+            } catch (IOException ex) {
+                connectionLost(ex);
+                return false;
+            }
+        }
+        Outgoing m = outgoing(e);
+        synchronized (ledger) {
+            if (ledger.channel() != number) {
+                return false;
+            }
+            ledger.sent(e, ch.getNextPublishSeqNo(), System.nanoTime());
+        }
+        try {
+            ch.basicPublish(m.exchange, m.routingKey, true, m.props, m.body);
+            return true;
+        } catch (IOException | AlreadyClosedException closed) {
+            synchronized (ledger) {
+                republished(ledger.channelLost(number));
+            }
+            LOG.warn("Publishing channel failed ({}); its unconfirmed messages are published again", BrokerErrors.describe(closed));
+            return false;
+        } catch (RuntimeException refused) {
+            // The client refused this one message after counting its sequence number: the channel's
+            // numbering no longer matches the broker's, so the channel goes, and the message with it.
+            synchronized (ledger) {
+                if (e.kind == Kind.RELAY_ERROR && e.minimal) {
+                    // Cannot happen (the minimal copy is a few short headers); were it to, stop loudly rather than loop.
+                    throw new IllegalStateException("the AMQP client refused even the minimal relay_error copy of "
+                            + e.message.describe() + ": " + refused.getMessage(), refused);
+                }
+                if (e.kind == Kind.RELAY_ERROR) {
+                    e.minimal = true;
                 } else {
-                    next.add(p);
-                    retried++;
+                    relayError(e, "the AMQP client refused it: " + refused.getMessage());
                 }
-            } else {
-                next.addAll(single.next());
-                retried += single.retried();
+                republished(ledger.channelLost(number));
             }
+            session.abortChannel();
+            return false;
         }
-        return new RoundOutcome(next, retried, null);
     }
 
-    private void publish(OutgoingMessage m, Pending p) throws IOException {
+    /** Why {@code m} can never be published as it is, or {@code null}; declares its exchange on the way. */
+    private String screen(OutgoingMessage m) throws IOException {
+        int length = m.body().length;
+        if (length > config.maxMessageBytes()) {
+            return "body of " + length + " bytes is larger than " + Setting.MAX_MESSAGE_BYTES.variable() + "="
+                    + config.maxMessageBytes();
+        }
+        if (length > brokerMaxBytes) {
+            return "body of " + length + " bytes is larger than the broker's max_message_size (" + brokerMaxBytes + ")";
+        }
+        String headers = AmqpLimits.refusal(WireFormat.properties(m, config.appId()), frameMax);
+        if (headers != null) {
+            return headers;
+        }
+        return session.declareExchange(m.exchange());
+    }
+
+    private void relayError(Entry e, String error) {
+        LOG.error("Cannot publish {}: {}. Sending it to {} with reason {}; the stream goes on.",
+                e.message.describe(), error, Topology.DLX, RELAY_ERROR);
+        metrics.relayError(RELAY_ERROR);
+        synchronized (ledger) {
+            ledger.relayError(e, error);
+        }
+    }
+
+    private record Outgoing(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
+    }
+
+    /** The message as it goes out for the entry's kind: the event, its copy for unrouted, or its relay_error copy. */
+    private Outgoing outgoing(Entry e) {
+        OutgoingMessage m = e.message;
         AMQP.BasicProperties props = WireFormat.properties(m, config.appId());
-        switch (p.kind()) {
-            case EVENT -> channel.basicPublish(m.exchange(), m.routingKey(), true, props, m.body());
-            case UNROUTED -> channel.basicPublish(Topology.UNROUTED, m.routingKey(), true,
-                    withHeaders(props, Map.of(Headers.ORIGINAL_EXCHANGE, m.exchange(),
-                            Headers.ORIGINAL_ROUTING_KEY, m.routingKey())), m.body());
-            case RELAY_ERROR -> {
-                Map<String, Object> extra = new HashMap<>();
-                extra.put(Headers.DEAD_LETTER_REASON, RELAY_ERROR);
-                extra.put(Headers.ERROR, truncate(p.error(), 1000));
-                extra.put(Headers.ORIGINAL_EXCHANGE, m.exchange());
-                extra.put(Headers.ORIGINAL_ROUTING_KEY, m.routingKey());
-                byte[] body = m.body();
-                if (body.length > config.maxMessageBytes()) {
-                    extra.put(Headers.BODY_OMITTED_BYTES, Integer.toString(body.length));
-                    body = new byte[0];
-                }
-                channel.basicPublish(Topology.DLX, m.routingKey(), true, withHeaders(props, extra), body);
-            }
-            default -> throw new IllegalStateException(p.kind().toString());
-        }
+        return switch (e.kind) {
+            case EVENT -> new Outgoing(m.exchange(), m.routingKey(), props, m.body());
+            case UNROUTED -> new Outgoing(Topology.UNROUTED, m.routingKey(), withHeaders(props, Map.of(
+                    Headers.ORIGINAL_EXCHANGE, m.exchange(), Headers.ORIGINAL_ROUTING_KEY, m.routingKey())), m.body());
+            case RELAY_ERROR -> relayErrorCopy(e, props);
+        };
     }
 
-    private void confirmed(OutgoingMessage m, Pending p) {
-        if (p.kind() == Kind.EVENT) {
-            metrics.published(m.exchange(), 1);
+    private Outgoing relayErrorCopy(Entry e, AMQP.BasicProperties props) {
+        OutgoingMessage m = e.message;
+        Map<String, Object> headers = AmqpLimits.relayErrorHeaders(e.minimal ? props.builder().headers(Map.of()).build() : props,
+                e.error, m.exchange(), m.routingKey(), frameMax);
+        byte[] body = m.body();
+        if (e.minimal || body.length > Math.min(config.maxMessageBytes(), brokerMaxBytes)) {
+            headers.put(Headers.BODY_OMITTED_BYTES, Integer.toString(body.length));
+            body = new byte[0];
         }
+        AMQP.BasicProperties copy = props.builder()
+                .messageId(AmqpLimits.shortString(props.getMessageId()))
+                .headers(headers)
+                .build();
+        return new Outgoing(Topology.DLX, AmqpLimits.copyRoutingKey(m.routingKey()), copy, body);
     }
 
     private static AMQP.BasicProperties withHeaders(AMQP.BasicProperties props, Map<String, Object> extra) {
@@ -537,54 +456,151 @@ public final class ConfirmingPublisher implements AutoCloseable {
         return props.builder().headers(headers).build();
     }
 
-    private void ensureOpen() throws IOException {
-        if (connection != null && connection.isOpen() && channel != null && channel.isOpen()
-                && declareChannel != null && declareChannel.isOpen()) {
-            return;
-        }
-        if (connection == null || !connection.isOpen()) {
-            closeQuietly();
-            connection = connector.connect("publisher");
-            connection.addShutdownListener(cause -> metrics.brokerConnected(false));
-            declaredExchanges.clear();
-        }
-        if (declareChannel == null || !declareChannel.isOpen()) {
-            declareChannel = connection.createChannel();
-            declareTopology(declareChannel, connector.endpoint());
-        }
-        if (channel == null || !channel.isOpen()) {
-            Channel opened = connection.createChannel();
-            opened.confirmSelect();
-            // Confirms carry sequence numbers of their own channel only: a late confirm from a
-            // channel that was replaced must never be taken for a message of the new one.
-            opened.addConfirmListener(
-                    (seq, multiple) -> onConfirm(opened, seq, multiple, true),
-                    (seq, multiple) -> onConfirm(opened, seq, multiple, false));
-            opened.addReturnListener(returned -> {
-                for (PublishRound r : rounds) {
-                    if (r.channel() == opened) {
-                        r.returned(returned.getProperties().getMessageId());
+    /** What the publishing channel reports, applied to the ledger on the connection's thread. */
+    private final class ChannelEvents implements BrokerSession.Listener {
+
+        @Override
+        public void confirmed(long number, long sequence, boolean multiple, boolean ack) {
+            long now = System.currentTimeMillis();
+            synchronized (ledger) {
+                long before = ledger.confirmedThrough();
+                PublishLedger.Settled settled = ledger.confirm(number, sequence, multiple, ack, now,
+                        ConfirmingPublisher::backoffMillis);
+                if (ledger.confirmedThrough() != before) {
+                    lastAdvanceNanos = System.nanoTime();
+                }
+                for (Entry e : settled.confirmed()) {
+                    if (e.kind == Kind.EVENT) {
+                        metrics.published(e.message.exchange(), 1);
+                        metrics.confirmedAfterCommit(e.commitMillis, now);
                     }
                 }
-            });
-            opened.addShutdownListener(cause -> {
-                for (PublishRound r : rounds) {
-                    if (r.channel() == opened) {
-                        r.channelClosed(BrokerErrors.describe(cause));
-                    }
+                if (!settled.confirmed().isEmpty()) {
+                    channelErrorsWithoutProgress = 0;
                 }
-            });
-            channel = opened;
+                if (!settled.nacked().isEmpty()) {
+                    parked(settled.nacked());
+                }
+                for (Entry e : settled.unrouted()) {
+                    LOG.info("{} had no route and no alternate exchange; sending it to '{}'", e.message.describe(),
+                            Topology.UNROUTED);
+                }
+                for (Entry e : settled.returnedCopies()) {
+                    LOG.warn("{} was returned by '{}' too; declaring the unrouted and dead-letter queues again and retrying",
+                            e.message.describe(), e.kind == Kind.UNROUTED ? Topology.UNROUTED : Topology.DLX);
+                    redeclare = true;
+                }
+                if (parkedSince > 0 && ledger.parked() == 0) {
+                    LOG.info("All parked messages are confirmed, {} ms after the first nack", now - parkedSince);
+                    parkedSince = 0;
+                }
+                updateGauges();
+                ledger.notifyAll();
+            }
         }
-        metrics.brokerConnected(true);
-        if (outageLogged || !loggedConnected) {
-            LOG.info("Connected to RabbitMQ at {} (publisher confirms on)", connector.endpoint());
-            outageLogged = false;
-            loggedConnected = true;
+
+        @Override
+        public void returned(long number, String messageId) {
+            synchronized (ledger) {
+                ledger.returned(number, messageId);
+            }
+        }
+
+        @Override
+        public void closed(long number, ShutdownSignalException cause) {
+            if (cause.isHardError()) {
+                metrics.brokerConnected(false);
+            }
+            synchronized (ledger) {
+                List<Entry> lost = ledger.channelLost(number);
+                if (!cause.isInitiatedByApplication()) {
+                    channelClosedByBroker(cause, lost);
+                }
+                republished(lost);
+                updateGauges();
+                ledger.notifyAll();
+            }
         }
     }
 
-    private boolean loggedConnected;
+    /** Under the ledger's lock: a channel the broker closed; finds the message that closes it every time. */
+    private void channelClosedByBroker(ShutdownSignalException cause, List<Entry> lost) {
+        String reason = BrokerErrors.describe(cause);
+        Matcher size = MAX_SIZE.matcher(reason);
+        if (size.find()) {
+            brokerMaxBytes = Long.parseLong(size.group(1));
+            LOG.warn("RabbitMQ refuses messages over {} bytes (its max_message_size); larger events go to {} as {}",
+                    brokerMaxBytes, Topology.DLX, RELAY_ERROR);
+        }
+        if (cause.isHardError() || lost.isEmpty()) {
+            return;
+        }
+        LOG.warn("RabbitMQ closed the publishing channel ({}); {} unconfirmed messages are published again", reason, lost.size());
+        if (reason.contains("NOT_FOUND")) {
+            redeclare = true;  // an exchange deleted behind our back: declare again and retry
+            return;
+        }
+        if (probing() && lost.size() == 1) {
+            Entry culprit = lost.get(0);
+            if (culprit.kind == Kind.EVENT) {
+                relayError(culprit, "RabbitMQ closed the channel when it was published: " + reason);
+            } else {
+                culprit.minimal = true;
+            }
+            return;
+        }
+        if (++channelErrorsWithoutProgress >= 2) {
+            probeThrough = ledger.lastPosition();
+            LOG.warn("RabbitMQ closed the channel {} times without a confirm; publishing one message at a time"
+                    + " to find the one it refuses", channelErrorsWithoutProgress);
+        }
+    }
+
+    private void parked(List<Entry> nacked) {
+        if (parkedSince == 0) {
+            parkedSince = System.currentTimeMillis();
+            LOG.warn("RabbitMQ nacked {} messages for {} (a queue may be full: x-max-length with overflow=reject-publish);"
+                            + " they are published again with backoff, later messages of their routing keys wait behind them,"
+                            + " the others flow, and stored positions wait for them", nacked.size(), ledger.describeParked());
+        }
+        metrics.republished(nacked.size());
+    }
+
+    private void republished(List<Entry> again) {
+        if (!again.isEmpty()) {
+            metrics.republished(again.size());
+        }
+    }
+
+    private void updateGauges() {
+        metrics.unconfirmed().set(ledger.outstanding());
+        metrics.parked().set(ledger.parked());
+    }
+
+    private Channel ensureOpen() throws IOException {
+        long number;
+        synchronized (ledger) {
+            number = ledger.channel();
+            if (channel != null && channelNumber == number && channel.isOpen()) {
+                return channel;
+            }
+            if (channelNumber == number) {
+                // Closed, and its listener may not have run yet: its messages go again, on the next channel.
+                republished(ledger.channelLost(number));
+                number = ledger.channel();
+            }
+        }
+        channel = session.open(number, listener);
+        channelNumber = number;
+        frameMax = channel.getConnection().getFrameMax();
+        metrics.brokerConnected(true);
+        if (outageLogged || !loggedConnected) {
+            LOG.info("Connected to RabbitMQ at {} (publisher confirms on)", session.endpoint());
+            outageLogged = false;
+            loggedConnected = true;
+        }
+        return channel;
+    }
 
     /**
      * Declares unrouted and DLX with their queues. A refused permission is permanent: the relay
@@ -596,7 +612,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             Topology.declareDeadLetters(channel);
         } catch (IOException e) {
             if (BrokerErrors.replyCode(e) == BrokerErrors.ACCESS_REFUSED) {
-                throw new dev.outbox.relay.engine.StartupCheckException("RabbitMQ at " + endpoint + " refused the relay's user: "
+                throw new StartupCheckException("RabbitMQ at " + endpoint + " refused the relay's user: "
                         + BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
                         + " event exchanges, unrouted, DLX and dead_letters, and read permission on unrouted, DLX and"
                         + " dead_letters (see the README's RabbitMQ permissions).", e);
@@ -605,36 +621,25 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
     }
 
-    private void onConfirm(Channel on, long sequence, boolean multiple, boolean ack) {
-        for (PublishRound r : rounds) {
-            if (r.channel() == on) {
-                r.confirm(sequence, multiple, ack);
-            }
-        }
-        metrics.unconfirmed().set(outstanding());
-    }
-
-    private int outstanding() {
-        int n = 0;
-        for (PublishRound r : rounds) {
-            n += r.outstandingCount();
-        }
-        return n;
-    }
-
-    private void connectionLost(Exception e, int unconfirmed) {
-        if (e instanceof dev.outbox.relay.engine.StartupCheckException permanent) {
+    private void connectionLost(Exception e) {
+        if (e instanceof StartupCheckException permanent) {
             throw permanent;
         }
         metrics.brokerConnected(false);
+        int unconfirmed;
+        synchronized (ledger) {
+            unconfirmed = ledger.outstanding();
+            republished(ledger.channelLost(channelNumber));
+        }
         if (!outageLogged) {
             LOG.warn("RabbitMQ at {} is unreachable or closed the connection ({}); reconnecting with backoff,"
-                    + " {} unconfirmed messages will be published again", connector.endpoint(), BrokerErrors.describe(e), unconfirmed);
+                    + " {} unconfirmed messages will be published again", session.endpoint(), BrokerErrors.describe(e), unconfirmed);
             outageLogged = true;
         } else {
             LOG.debug("Still cannot reach RabbitMQ: {}", BrokerErrors.describe(e));
         }
-        closeQuietly();
+        channel = null;
+        session.closeQuietly();
     }
 
     /** Waits {@code millis}, or less when a stop's deadline comes first (then throws, as every wait here does). */
@@ -649,72 +654,21 @@ public final class ConfirmingPublisher implements AutoCloseable {
         return Math.min(MAX_BACKOFF_MS, 100L << Math.min(attempt, 6));
     }
 
-    private void backoff(int attempt) throws InterruptedException {
-        pause(backoffMillis(attempt));
-    }
-
     private void checkStop() throws InterruptedException {
         if (Thread.currentThread().isInterrupted() || System.currentTimeMillis() > stopDeadline) {
-            throw new InterruptedException("publisher stopping: batch not confirmed in time, it will be published again after restart");
+            throw new InterruptedException("publisher stopping: messages not confirmed in time are published again after restart");
         }
-    }
-
-    /**
-     * Closes {@code failed} if it is still the publishing channel. A round sent on a channel that
-     * was already replaced must not close the new one: that would fail the batch sent on it,
-     * whose finish would close the next, and so on, re-publishing every batch while traffic flows.
-     */
-    private void closeChannelIfCurrent(Channel failed) {
-        if (failed != null && channel == failed) {
-            closeChannel();
-        }
-    }
-
-    private void closeChannel() {
-        Channel c = channel;
-        channel = null;
-        if (c != null && c.isOpen()) {
-            try {
-                c.abort();
-            } catch (Exception ignored) {
-                // closing anyway
-            }
-        }
-    }
-
-    private void closeQuietly() {
-        closeChannel();
-        declareChannel = null;
-        Connection c = connection;
-        connection = null;
-        if (c != null) {
-            try {
-                c.abort(2000);
-            } catch (Exception ignored) {
-                // closing anyway
-            }
-        }
-    }
-
-    private static String truncate(String s, int max) {
-        return s == null || s.length() <= max ? s : s.substring(0, max) + "...";
     }
 
     @Override
     public void close() {
-        lock.lock();
+        publishing.lock();
         try {
-            if (connection != null && connection.isOpen()) {
-                try {
-                    connection.close(2000);
-                } catch (IOException | RuntimeException ignored) {
-                    // closing anyway
-                }
-            }
-            closeQuietly();
+            session.close();
+            channel = null;
             metrics.brokerConnected(false);
         } finally {
-            lock.unlock();
+            publishing.unlock();
         }
     }
 }
