@@ -89,7 +89,7 @@ public final class Relay {
                 prepareDatabase();
             } catch (SQLException e) {
                 notReadyReason = "database unreachable: " + e.getMessage();
-                LOG.warn("PostgreSQL at {} is not reachable ({}); retrying in {} ms", config.dbUrl(), e.getMessage(), backoff);
+                LOG.warn("PostgreSQL at {} is not reachable ({}); retrying in {} ms", config.dbEndpoint(), e.getMessage(), backoff);
                 Thread.sleep(backoff);
                 backoff = Math.min(MAX_RESTART_BACKOFF_MS, backoff * 2);
                 continue;

@@ -66,6 +66,16 @@ class StartupChecksIT {
     }
 
     @Test
+    void aPasswordInTheDatabaseUrlIsNeverPrinted() throws Exception {
+        // RELAY_DB_URL was printed as given, password= and sslpassword= included, in every message naming the database.
+        env.put("RELAY_DB_URL", "jdbc:postgresql://127.0.0.1:5432/it_no_such_db_" + ThreadLocalRandom.current().nextInt(1_000_000)
+                + "?password=pg-url-secret&sslpassword=key-secret");
+        String output = exitsWith3("urlsecret");
+        assertThat(output).contains("RELAY_DB_URL").contains("password=<masked>")
+                .doesNotContain("pg-url-secret").doesNotContain("key-secret");
+    }
+
+    @Test
     void wrongBrokerPasswordStopsAtOnceWithoutARetryStorm() throws Exception {
         env.put("RELAY_RABBITMQ_URI", BROKER.uri().replaceFirst("//([^:]+):[^@]*@", "//$1:wrong-password@"));
         String output = exitsWith3("badpass");

@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * bound to the exchange named by each pattern's first segment. Each message is acknowledged
  * on its own, after its handler returned. {@link RetryException}: the message comes back to
  * this queue after the backoff, its count in header {@code retry-count}; after the maximum it
- * is dead-lettered with reason {@code retries_exhausted}. Any other exception, a body that is
+ * is dead-lettered with reason {@code retries_exhausted}. Any other exception or {@link Error}, a body that is
  * not JSON or does not bind: dead-lettered at once with reason {@code rejected} and the error
  * in header {@code error}; the subscriber goes on. A handler that hangs or dies leaves its
  * message unacknowledged, so RabbitMQ redelivers it.
@@ -300,7 +300,12 @@ public final class Subscriber implements AutoCloseable {
                 retryOrExhaust(channel, envelope, props, body, retries, e, e.delay());
             } catch (BadMessageException e) {
                 deadLetter(channel, envelope, props, body, retries, "rejected", e);
-            } catch (Exception e) {
+            } catch (Exception | Error e) {
+                // An Error too: left to the client, it closed the channel and the message came back to do it again.
+                if (e instanceof Error) {
+                    LOG.error("Subscriber {}: handler threw {} on message {}; settling it as a failure, the subscription"
+                            + " goes on", name, e, props.getMessageId());
+                }
                 if (options.retryAllExceptions()) {
                     retryOrExhaust(channel, envelope, props, body, retries, e, null);
                 } else {
@@ -326,7 +331,7 @@ public final class Subscriber implements AutoCloseable {
     }
 
     private void retryOrExhaust(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, int retries,
-                                Exception error, Duration askedDelay) throws IOException, InterruptedException {
+                                Throwable error, Duration askedDelay) throws IOException, InterruptedException {
         if (retries >= options.maxRetries()) {
             LOG.info("Subscriber {}: message {} failed after {} retries; dead-lettering it (retries_exhausted)",
                     name, props.getMessageId(), retries);
@@ -343,7 +348,7 @@ public final class Subscriber implements AutoCloseable {
     }
 
     private void deadLetter(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, int retries, String reason,
-                            Exception error) throws IOException, InterruptedException {
+                            Throwable error) throws IOException, InterruptedException {
         Map<String, Object> headers = forwardedHeaders(envelope, props);
         headers.put(Headers.DEAD_LETTER_REASON, reason);
         headers.put(Headers.DEAD_LETTER_QUEUE, options.queue());

@@ -161,6 +161,36 @@ class SubscriberIT {
     }
 
     @Test
+    void aHandlerThatThrowsAnErrorHasItsMessageDeadLetteredAndTheSubscriptionGoesOn() throws Exception {
+        // An Error escaped the SDK's catch of Exception: the client closed the channel, the message came
+        // back and did it again, and the subscription stopped consuming without a word.
+        List<Order> handled = new CopyOnWriteArrayList<>();
+        try (Subscriber s = new Subscriber(env.broker, "errors.*", SubscriptionOptions.queue("errors"), "errors-task")) {
+            s.start(Order.class, (h, order) -> {
+                if (order.id() == 7) {
+                    throw new AssertionError("handler bug");
+                }
+                if (order.id() == 8) {
+                    throw new StackOverflowError();
+                }
+                handled.add(order);
+            });
+            String assertion = publisher.send("{\"id\":7,\"customer\":\"x\"}", "errors.order");
+            String overflow = publisher.send("{\"id\":8,\"customer\":\"x\"}", "errors.order");
+            publisher.send("{\"id\":1,\"customer\":\"ok\"}", "errors.order");
+
+            await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("queue = 'errors'") == 2 && handled.size() == 1);
+            assertThat(env.deadLetters("message_id = '" + assertion + "' AND reason = 'rejected'"
+                    + " AND last_error LIKE 'java.lang.AssertionError: handler bug%'")).isEqualTo(1);
+            assertThat(env.deadLetters("message_id = '" + overflow + "' AND reason = 'rejected'"
+                    + " AND last_error LIKE 'java.lang.StackOverflowError%'")).isEqualTo(1);
+            publisher.send("{\"id\":2,\"customer\":\"later\"}", "errors.order");
+            await().atMost(Duration.ofSeconds(15)).until(() -> handled.size() == 2);
+            assertThat(handled).extracting(Order::id).containsExactly(1, 2);
+        }
+    }
+
+    @Test
     void expiredMessagesAreDeadLetteredByRabbitMqWithReasonExpired() throws Exception {
         SubscriptionOptions withTtl = SubscriptionOptions.queue("ttl_queue").messageTtl(Duration.ofMillis(300));
         Subscriber declareOnly = new Subscriber(env.broker, "ttl.*", withTtl, "ttl-task");

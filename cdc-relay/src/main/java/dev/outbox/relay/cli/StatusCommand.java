@@ -16,7 +16,7 @@ final class StatusCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         RelayConfig config = RelayConfig.fromEnv();
         try (Connection c = new Database(config).open()) {
-            System.out.println("database " + config.dbUrl() + ", slot " + config.slot());
+            System.out.println("database " + config.dbEndpoint() + ", slot " + config.slot());
             try (PreparedStatement ps = c.prepareStatement("SELECT active, active_pid, pg_size_pretty(pg_wal_lsn_diff("
                     + "pg_current_wal_lsn(), confirmed_flush_lsn)), confirmed_flush_lsn::text FROM pg_replication_slots"
                     + " WHERE slot_name = ?")) {

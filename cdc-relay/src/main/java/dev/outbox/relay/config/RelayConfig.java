@@ -80,7 +80,7 @@ public record RelayConfig(
         }
         String dbUrl = raw.get(Setting.DB_URL);
         if (!dbUrl.startsWith("jdbc:postgresql://")) {
-            throw bad(Setting.DB_URL, "must start with jdbc:postgresql://", dbUrl);
+            throw bad(Setting.DB_URL, "must start with jdbc:postgresql://", maskUrl(dbUrl));
         }
         String slot = raw.get(Setting.SLOT);
         if (!SLOT_NAME.matcher(slot).matches()) {
@@ -263,8 +263,26 @@ public record RelayConfig(
 
     /** Connection settings for log lines: no secrets. */
     public String describe() {
-        return "database " + dbUrl + " as " + dbUser + ", broker " + rabbitEndpoint() + ", slot " + slot
+        return "database " + dbEndpoint() + " as " + dbUser + ", broker " + rabbitEndpoint() + ", slot " + slot
                 + ", publication " + publication;
+    }
+
+    /** No secrets: the record's own form would print {@code RELAY_DB_URL} with its password parameters. */
+    @Override
+    public String toString() {
+        return "RelayConfig[" + describe() + ", dbPassword=" + dbPassword + ", rabbitUri=" + rabbitUri + "]";
+    }
+
+    /** {@code RELAY_DB_URL} as it may be printed: the values of {@code password=} and {@code sslpassword=} masked. */
+    public String dbEndpoint() {
+        return maskUrl(dbUrl);
+    }
+
+    private static final java.util.regex.Pattern URL_SECRET =
+            java.util.regex.Pattern.compile("(?i)([?&](?:ssl)?password=)[^&]*");
+
+    static String maskUrl(String url) {
+        return URL_SECRET.matcher(url).replaceAll("$1<masked>");
     }
 
     /** The broker's scheme, host(s) and virtual host, without credentials. */

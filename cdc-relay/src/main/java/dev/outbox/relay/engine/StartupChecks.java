@@ -32,18 +32,18 @@ public final class StartupChecks {
             String state = e.getSQLState() == null ? "" : e.getSQLState();
             if (state.equals("28P01") || state.equals("28000")) {
                 throw new StartupCheckException("PostgreSQL refused the login of " + Setting.DB_USER.variable()
-                        + "=" + config.dbUser() + " at " + config.dbUrl() + " (" + firstLine(e) + "). Check "
+                        + "=" + config.dbUser() + " at " + config.dbEndpoint() + " (" + firstLine(e) + "). Check "
                         + Setting.DB_USER.variable() + " and " + Setting.DB_PASSWORD.variable()
                         + " (or its _FILE); the relay does not retry wrong credentials.", e);
             }
             if (isTlsRejection(e)) {
-                throw new StartupCheckException("PostgreSQL at " + config.dbUrl() + " presented a TLS certificate the relay"
+                throw new StartupCheckException("PostgreSQL at " + config.dbEndpoint() + " presented a TLS certificate the relay"
                         + " rejects (" + firstLine(e) + "). With sslmode=verify-ca or verify-full, point sslrootcert in "
                         + Setting.DB_URL.variable() + " at the CA that signed the server's certificate, and use a host name"
                         + " the certificate names.", e);
             }
             if (state.equals("3D000")) {
-                throw new StartupCheckException("The database in " + Setting.DB_URL.variable() + "=" + config.dbUrl()
+                throw new StartupCheckException("The database in " + Setting.DB_URL.variable() + "=" + config.dbEndpoint()
                         + " does not exist (" + firstLine(e) + ").", e);
             }
             throw e;
@@ -64,7 +64,7 @@ public final class StartupChecks {
     public void checkServer(Connection c) throws SQLException {
         String walLevel = single(c, "SHOW wal_level");
         if (!"logical".equals(walLevel)) {
-            throw new StartupCheckException("PostgreSQL at " + config.dbUrl() + " has wal_level=" + walLevel
+            throw new StartupCheckException("PostgreSQL at " + config.dbEndpoint() + " has wal_level=" + walLevel
                     + "; logical decoding needs wal_level=logical. Run: ALTER SYSTEM SET wal_level = logical;"
                     + " then restart PostgreSQL (scripts/local-services does both on a development machine).");
         }
@@ -80,7 +80,7 @@ public final class StartupChecks {
     public void checkTable(Connection c) throws SQLException {
         String table = config.dbSchema() + ".events";
         if (single(c, "SELECT to_regclass('" + table + "')::text") == null) {
-            throw new StartupCheckException("Table " + table + " does not exist in " + config.dbUrl()
+            throw new StartupCheckException("Table " + table + " does not exist in " + config.dbEndpoint()
                     + ". Apply the schema: java -jar cdc-relay.jar migrate (or leave "
                     + Setting.MIGRATE.variable() + "=true so that run applies it).");
         }

@@ -90,6 +90,18 @@ class RelayConfigTest {
     }
 
     @Test
+    void passwordsInTheDatabaseUrlAreMaskedWhereverItIsPrinted() {
+        RelayConfig config = RelayConfig.from(Map.of("RELAY_DB_URL",
+                "jdbc:postgresql://db:5432/app?user=relay&password=pg-url-secret&sslmode=verify-full&sslpassword=key-secret"));
+        assertThat(config.dbEndpoint()).isEqualTo(
+                "jdbc:postgresql://db:5432/app?user=relay&password=<masked>&sslmode=verify-full&sslpassword=<masked>");
+        assertThat(config.describe() + config).doesNotContain("pg-url-secret").doesNotContain("key-secret");
+        assertThat(config.dbUrl()).as("the driver still gets them").contains("pg-url-secret");
+        assertThatThrownBy(() -> RelayConfig.from(Map.of("RELAY_DB_URL", "postgresql://db/app?password=pg-url-secret")))
+                .hasMessageNotContaining("pg-url-secret").hasMessageContaining("RELAY_DB_URL");
+    }
+
+    @Test
     void clusterAddressesReplaceTheUrisHost() {
         RelayConfig config = RelayConfig.from(Map.of("RELAY_RABBITMQ_ADDRESSES", "rabbit1:5672, rabbit2:5673,rabbit3"));
         assertThat(config.rabbitAddresses()).containsExactly("rabbit1:5672", "rabbit2:5673", "rabbit3");
