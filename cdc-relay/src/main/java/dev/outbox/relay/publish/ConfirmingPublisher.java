@@ -331,10 +331,11 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
     /** Publishes {@code e} on {@code ch}; {@code false} when the channel failed (the ledger knows). */
     private boolean send(Channel ch, long number, Entry e) {
+        AMQP.BasicProperties props = WireFormat.properties(e.message, config.appId());
         if (e.kind == Kind.EVENT) {
             String refused;
             try {
-                refused = screen(e.message);
+                refused = screen(e.message, props);
             } catch (IOException declareFailed) {
                 connectionLost(declareFailed);
                 synchronized (ledger) {
@@ -356,7 +357,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 return false;
             }
         }
-        Outgoing m = outgoing(e);
+        Outgoing m = outgoing(e, props);
         synchronized (ledger) {
             if (ledger.channel() != number) {
                 return false;
@@ -394,7 +395,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
 
     /** Why {@code m} can never be published as it is, or {@code null}; declares its exchange on the way. */
-    private String screen(OutgoingMessage m) throws IOException {
+    private String screen(OutgoingMessage m, AMQP.BasicProperties props) throws IOException {
         int length = m.body().length;
         if (length > config.maxMessageBytes()) {
             return "body of " + length + " bytes is larger than " + Setting.MAX_MESSAGE_BYTES.variable() + "="
@@ -403,7 +404,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         if (length > brokerMaxBytes) {
             return "body of " + length + " bytes is larger than the broker's max_message_size (" + brokerMaxBytes + ")";
         }
-        String headers = AmqpLimits.refusal(WireFormat.properties(m, config.appId()), frameMax);
+        String headers = AmqpLimits.refusal(props, frameMax);
         if (headers != null) {
             return headers;
         }
@@ -423,9 +424,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
 
     /** The message as it goes out for the entry's kind: the event, its copy for unrouted, or its relay_error copy. */
-    private Outgoing outgoing(Entry e) {
+    private Outgoing outgoing(Entry e, AMQP.BasicProperties props) {
         OutgoingMessage m = e.message;
-        AMQP.BasicProperties props = WireFormat.properties(m, config.appId());
         return switch (e.kind) {
             case EVENT -> new Outgoing(m.exchange(), m.routingKey(), props, m.body());
             case UNROUTED -> new Outgoing(Topology.UNROUTED, m.routingKey(), withHeaders(props, Map.of(
