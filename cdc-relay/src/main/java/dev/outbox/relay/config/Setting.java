@@ -38,7 +38,7 @@ public enum Setting {
     MAX_MESSAGE_BYTES("RELAY_MAX_MESSAGE_BYTES", "134217728",
             "Largest body the broker accepts (RabbitMQ max_message_size); a larger event goes to DLX as relay_error."),
     MAX_PARKED("RELAY_MAX_PARKED", "10000",
-            "Most nacked messages (a full queue) set aside for a later retry while the stream goes on; past it the stream waits. 0: always wait."),
+            "Most messages waiting behind a nack (a full queue): the nacked ones, retried with backoff, and the later ones of their routing keys, held back to keep order; other keys flow meanwhile. Past it the stream waits. 0: always wait."),
     SHUTDOWN_TIMEOUT_MS("RELAY_SHUTDOWN_TIMEOUT_MS", "30000", "On SIGTERM, how long to wait for outstanding confirms."),
     CAPTURE_DEAD_LETTERS("RELAY_CAPTURE_DEAD_LETTERS", "true",
             "Run the dead-letter capture in the relay: messages in the dead_letters and unrouted queues are stored in the dead_letters table."),

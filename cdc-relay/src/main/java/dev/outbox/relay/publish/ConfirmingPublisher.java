@@ -254,6 +254,12 @@ public final class ConfirmingPublisher implements AutoCloseable {
             Channel ch;
             try {
                 ch = ensureOpen();
+                if (redeclare) {
+                    // unrouted or DLX returned a copy: someone deleted them; declare everything again before going on.
+                    redeclare = false;
+                    session.forgetDeclarations();
+                    session.open(channelNumber, listener);
+                }
             } catch (StartupCheckException permanent) {
                 throw permanent;
             } catch (IOException | RuntimeException e) {
@@ -320,7 +326,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         LOG.warn("{} confirms did not arrive within {} ms; publishing those messages again on a new channel",
                 ledger.outstanding(), config.confirmTimeout().toMillis());
         // Confirms are bound to their channel, so a late one cannot be taken for a new channel's message.
-        republished(ledger.channelLost(channelNumber));
+        loseChannel(channelNumber);
         session.abortChannel();
         return true;
     }
@@ -338,23 +344,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 refused = screen(e.message, props);
             } catch (IOException declareFailed) {
                 connectionLost(declareFailed);
-                synchronized (ledger) {
-                    republished(ledger.channelLost(number));
-                }
                 return false;
             }
             if (refused != null) {
                 relayError(e, refused);
-            }
-        }
-        if (redeclare) {
-            redeclare = false;
-            session.forgetDeclarations();
-            try {
-                session.open(number, listener);
-            } catch (IOException ex) {
-                connectionLost(ex);
-                return false;
             }
         }
         Outgoing m = outgoing(e, props);
@@ -369,7 +362,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             return true;
         } catch (IOException | AlreadyClosedException closed) {
             synchronized (ledger) {
-                republished(ledger.channelLost(number));
+                loseChannel(number);
             }
             LOG.warn("Publishing channel failed ({}); its unconfirmed messages are published again", BrokerErrors.describe(closed));
             return false;
@@ -387,7 +380,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 } else {
                     relayError(e, "the AMQP client refused it: " + refused.getMessage());
                 }
-                republished(ledger.channelLost(number));
+                loseChannel(number);
             }
             session.abortChannel();
             return false;
@@ -512,11 +505,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 metrics.brokerConnected(false);
             }
             synchronized (ledger) {
-                List<Entry> lost = ledger.channelLost(number);
+                List<Entry> lost = loseChannel(number);
                 if (!cause.isInitiatedByApplication()) {
                     channelClosedByBroker(cause, lost);
                 }
-                republished(lost);
                 updateGauges();
                 ledger.notifyAll();
             }
@@ -566,10 +558,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
         metrics.republished(nacked.size());
     }
 
-    private void republished(List<Entry> again) {
+    /** Under the ledger's lock: channel {@code number} is gone, its unconfirmed messages go again; counted. */
+    private List<Entry> loseChannel(long number) {
+        List<Entry> again = ledger.channelLost(number);
         if (!again.isEmpty()) {
             metrics.republished(again.size());
         }
+        return again;
     }
 
     private void updateGauges() {
@@ -586,7 +581,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             }
             if (channelNumber == number) {
                 // Closed, and its listener may not have run yet: its messages go again, on the next channel.
-                republished(ledger.channelLost(number));
+                loseChannel(number);
                 number = ledger.channel();
             }
         }
@@ -629,7 +624,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         int unconfirmed;
         synchronized (ledger) {
             unconfirmed = ledger.outstanding();
-            republished(ledger.channelLost(channelNumber));
+            loseChannel(channelNumber);
         }
         if (!outageLogged) {
             LOG.warn("RabbitMQ at {} is unreachable or closed the connection ({}); reconnecting with backoff,"

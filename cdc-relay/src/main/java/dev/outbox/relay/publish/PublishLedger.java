@@ -4,7 +4,6 @@ import dev.outbox.sdk.wire.OutgoingMessage;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -320,17 +319,5 @@ final class PublishLedger {
         parked = 0;
         channel++;
         confirmedThrough = nextPosition - 1;
-    }
-
-    /** Entries not yet confirmed, oldest first (for tests and logs). */
-    List<Entry> unconfirmed() {
-        List<Entry> out = new ArrayList<>();
-        for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
-            Entry e = it.next();
-            if (e.state != State.DONE) {
-                out.add(e);
-            }
-        }
-        return out;
     }
 }
