@@ -45,6 +45,33 @@ class DeadLettersIT {
     }
 
     @Test
+    void deadLettersPostgresCannotHoldAreStoredEscapedAndTheQueueBehindThemFlows() throws Exception {
+        // The capture retried every SQLException with backoff: a NUL character (which text and jsonb refuse) or a time
+        // out of PostgreSQL's range was refused on every retry, and held the dead_letters queue behind it for good.
+        byte[] nulJson = "{\"a\":\"\\u0000\"}".getBytes(StandardCharsets.UTF_8);
+        env.publishRaw("DLX", "poison.nul", raw("nul-body", Map.of()), nulJson);
+        env.publishRaw("DLX", "poison.nul", raw("nul-header", Map.of("note", "a\u0000b")), "{}".getBytes(StandardCharsets.UTF_8));
+        env.publishRaw("DLX", "poison.nul", raw("nul\u0000id", Map.of()), "{}".getBytes(StandardCharsets.UTF_8));
+        env.publishRaw("DLX", "poison.nul", raw("far-future", Map.of("dead-lettered-at", "+300000-01-01T00:00:00Z")),
+                "{}".getBytes(StandardCharsets.UTF_8));
+        env.publishRaw("DLX", "poison.nul", raw("after-poison", Map.of()), "{}".getBytes(StandardCharsets.UTF_8));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> env.deadLetters("message_id = 'after-poison'") == 1
+                && env.deadLetters("message_id IN ('nul-body', 'nul-header', 'far-future') OR message_id LIKE 'nul%id'") == 4);
+        assertThat(env.deadLetters("message_id = 'nul-body' AND body = convert_to('{\"a\":\"\\u0000\"}', 'UTF8')"
+                + " AND body_json IS NULL AND last_error LIKE 'stored escaped: PostgreSQL refused it%'")).isEqualTo(1);
+        assertThat(env.deadLetters("message_id = 'nul-header' AND position('u0000' in headers->>'note') > 0")).isEqualTo(1);
+        assertThat(env.deadLetters("message_id LIKE 'nul%id' AND last_error LIKE '%22021%'")).isEqualTo(1);
+        assertThat(env.deadLetters("message_id = 'far-future' AND last_error LIKE '%22008%'")).isEqualTo(1);
+        assertThat(env.deadLetters("message_id = 'after-poison' AND last_error IS NULL")).isEqualTo(1);
+    }
+
+    private static com.rabbitmq.client.AMQP.BasicProperties raw(String messageId, Map<String, Object> headers) {
+        return new com.rabbitmq.client.AMQP.BasicProperties.Builder().messageId(messageId).deliveryMode(2)
+                .headers(headers).build();
+    }
+
+    @Test
     void replayedDeadLetterReachesAHealthySubscriberOnceAndIsMarkedReplayed() throws Exception {
         AtomicBoolean healthy = new AtomicBoolean(false);
         Map<String, Integer> processed = new ConcurrentHashMap<>();

@@ -78,9 +78,10 @@ public final class DeadLetterCapture implements AutoCloseable {
 
     private void capture(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
         long backoff = 200;
+        Row row = row(envelope, props, body, unrouted);
         while (channel.isOpen()) {
             try {
-                boolean inserted = insert(row(envelope, props, body, unrouted));
+                boolean inserted = store(row);
                 channel.basicAck(envelope.getDeliveryTag(), false);
                 if (inserted) {
                     LOG.debug("Captured dead letter of message {}", props.getMessageId());
@@ -104,24 +105,122 @@ public final class DeadLetterCapture implements AutoCloseable {
         }
     }
 
+    /**
+     * Inserts {@code row}. A value PostgreSQL refuses (SQLSTATE class 22: a NUL character in
+     * text or in a JSON string, a time out of its range) would be refused on every retry and
+     * hold the queue behind it: the row is stored again with such values escaped, and if even
+     * that is refused, bare (its body as raw bytes, which {@code bytea} always holds). The
+     * reason goes into {@code last_error}. Other failures (connection, restart) are thrown, to
+     * be retried.
+     */
+    private boolean store(Row row) throws SQLException {
+        try {
+            return insert(row);
+        } catch (SQLException refused) {
+            if (!isDataRefusal(refused)) {
+                throw refused;
+            }
+            String why = "PostgreSQL refused it as it was (" + refused.getSQLState() + " " + firstLine(refused) + ")";
+            LOG.warn("Dead letter of message {}: {}; storing it with those values escaped, its body as raw bytes",
+                    printable(row.messageId()), why);
+            try {
+                return insert(row.escaped(why));
+            } catch (SQLException again) {
+                if (!isDataRefusal(again)) {
+                    throw again;
+                }
+                LOG.warn("Dead letter of message {}: refused escaped too ({}); storing it bare", printable(row.messageId()),
+                        firstLine(again));
+                return insert(row.bare(why + "; escaped: " + firstLine(again)));
+            }
+        }
+    }
+
+    static boolean isDataRefusal(SQLException e) {
+        return e.getSQLState() != null && e.getSQLState().startsWith("22");
+    }
+
+    private static String firstLine(SQLException e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    private static String printable(String s) {
+        return s == null ? null : Row.escape(s);
+    }
+
     /** The columns of one dead letter. Package-private for tests. */
     record Row(String messageId, String exchange, String routingKey, String queue, String reason, int retryCount,
                String lastError, String headersJson, String propertiesJson, byte[] body, String bodyJson,
                Instant deadLetteredAt, String dedupeKey) {
+
+        private static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
+        private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
+
+        /** NUL, which PostgreSQL's text and jsonb cannot hold, as the six characters {@code \u0000}. */
+        static String escape(String s) {
+            return s == null || s.indexOf('\u0000') < 0 ? s : s.replace("\u0000", "\\u0000");
+        }
+
+        /** The same dead letter with every value PostgreSQL cannot hold escaped; the body as raw bytes only. */
+        Row escaped(String why) {
+            Instant at = deadLetteredAt.isBefore(EARLIEST) || deadLetteredAt.isAfter(LATEST) ? Instant.now() : deadLetteredAt;
+            return new Row(escape(messageId), escape(exchange), escape(routingKey), escape(queue), reason, retryCount,
+                    note(escape(lastError), why), escapeJson(headersJson), escapeJson(propertiesJson), body, null, at,
+                    dedupeKey);
+        }
+
+        /** The dead letter with nothing PostgreSQL could refuse: where it died, why, and its body as raw bytes. */
+        Row bare(String why) {
+            return new Row(escape(messageId), escape(exchange), escape(routingKey), escape(queue), reason, retryCount,
+                    note(null, why), "{}", "{}", body, null, Instant.now(), dedupeKey);
+        }
+
+        private static String note(String lastError, String why) {
+            return (lastError == null ? "" : lastError + "; ") + "stored escaped: " + why;
+        }
+
+        private static String escapeJson(String json) {
+            try {
+                return JSON.writeValueAsString(escapeTree(JSON.readTree(json)));
+            } catch (IOException e) {
+                return "{}";
+            }
+        }
+
+        private static JsonNode escapeTree(JsonNode node) {
+            if (node.isTextual()) {
+                return com.fasterxml.jackson.databind.node.TextNode.valueOf(escape(node.asText()));
+            }
+            if (node.isObject()) {
+                com.fasterxml.jackson.databind.node.ObjectNode out = JSON.createObjectNode();
+                node.fields().forEachRemaining(f -> out.set(escape(f.getKey()), escapeTree(f.getValue())));
+                return out;
+            }
+            if (node.isArray()) {
+                com.fasterxml.jackson.databind.node.ArrayNode out = JSON.createArrayNode();
+                node.forEach(v -> out.add(escapeTree(v)));
+                return out;
+            }
+            return node;
+        }
     }
 
     static Row row(Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
         Map<String, Object> headers = AmqpValues.headers(props);
-        Map<String, Object> death = firstDeath(headers);
+        // x-death[0] is the newest death: a message that went through Q.retry.N (expired there, by
+        // design) and then died in Q is listed under Q with its real reason, not under the first death.
+        Map<String, Object> death = newestDeath(headers);
         String reason;
         if (unrouted) {
             reason = "unroutable";
         } else if (headers.get(Headers.DEAD_LETTER_REASON) != null) {
             reason = headers.get(Headers.DEAD_LETTER_REASON).toString();
-        } else if (headers.get("x-first-death-reason") != null) {
-            reason = headers.get("x-first-death-reason").toString();
         } else if (death.get("reason") != null) {
             reason = death.get("reason").toString();
+        } else if (headers.get("x-first-death-reason") != null) {
+            reason = headers.get("x-first-death-reason").toString();
         } else {
             reason = "rejected";
         }
@@ -129,9 +228,9 @@ public final class DeadLetterCapture implements AutoCloseable {
             reason = "rejected";
         }
         String queue = unrouted ? Topology.UNROUTED
-                : firstNonNull(headers.get(Headers.DEAD_LETTER_QUEUE), headers.get("x-first-death-queue"), death.get("queue"));
-        String exchange = firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), headers.get("x-first-death-exchange"),
-                death.get("exchange"), envelope.getExchange());
+                : firstNonNull(headers.get(Headers.DEAD_LETTER_QUEUE), death.get("queue"), headers.get("x-first-death-queue"));
+        String exchange = firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), death.get("exchange"),
+                headers.get("x-first-death-exchange"), envelope.getExchange());
         Object deathKeys = death.get("routing-keys");
         String deathKey = deathKeys instanceof List<?> keys && !keys.isEmpty() ? String.valueOf(keys.get(0)) : null;
         String routingKey = firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), deathKey, envelope.getRoutingKey());
@@ -212,7 +311,7 @@ public final class DeadLetterCapture implements AutoCloseable {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> firstDeath(Map<String, Object> headers) {
+    private static Map<String, Object> newestDeath(Map<String, Object> headers) {
         if (headers.get("x-death") instanceof List<?> deaths && !deaths.isEmpty() && deaths.get(0) instanceof Map<?, ?> m) {
             return (Map<String, Object>) m;
         }

@@ -37,6 +37,19 @@ class DeadLetterRowTest {
     }
 
     @Test
+    void theNewestDeathNamesTheQueueAndReasonNotTheFirst() {
+        // A message retried through orders_q.retry.500 (where it expired, by design) then over-length in orders_q:
+        // x-first-death-* still name the retry queue, x-death[0] names where it really died.
+        var headers = Map.<String, Object>of(
+                "x-death", List.of(death("maxlen", "orders_q", 1), death("expired", "orders_q.retry.500", 1)),
+                "x-first-death-reason", "expired", "x-first-death-queue", "orders_q.retry.500",
+                "x-first-death-exchange", "");
+        var row = DeadLetterCapture.row(new Envelope(1, false, "DLX", "orders_q"), props("m-4", headers), BODY, false);
+        assertThat(row.reason()).isEqualTo("maxlen");
+        assertThat(row.queue()).isEqualTo("orders_q");
+    }
+
+    @Test
     void ourOwnHeadersWinAndTheirIdDeduplicates() {
         var headers = Map.<String, Object>of("dead-letter-reason", "retries_exhausted", "dead-letter-queue", "q1",
                 "dead-letter-id", "abc", "retry-count", 5, "error", "boom", "original-exchange", "order",
