@@ -66,6 +66,25 @@ class DeadLettersIT {
         assertThat(env.deadLetters("message_id = 'after-poison' AND last_error IS NULL")).isEqualTo(1);
     }
 
+    @Test
+    void theCaptureStartsAgainWhenTheBrokerCancelsItsConsumer() throws Exception {
+        // Deleting dead_letters cancelled the capture's consumer, which never came back: every later dead letter
+        // reached DLX with no queue bound, and was dropped.
+        try (com.rabbitmq.client.Connection c = env.connectionFactory().newConnection("deleter")) {
+            try (com.rabbitmq.client.Channel ch = c.createChannel()) {
+                ch.queueDelete(Topology.DEAD_LETTERS_QUEUE);
+            }
+            // A passive declare of a missing queue closes its channel: a channel per look.
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+                try (com.rabbitmq.client.Channel ch = c.createChannel()) {
+                    return ch.consumerCount(Topology.DEAD_LETTERS_QUEUE) == 1;
+                }
+            });
+        }
+        env.publishRaw("DLX", "after.delete", raw("after-delete", Map.of()), "{}".getBytes(StandardCharsets.UTF_8));
+        await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = 'after-delete'") == 1);
+    }
+
     private static com.rabbitmq.client.AMQP.BasicProperties raw(String messageId, Map<String, Object> headers) {
         return new com.rabbitmq.client.AMQP.BasicProperties.Builder().messageId(messageId).deliveryMode(2)
                 .headers(headers).build();

@@ -10,6 +10,7 @@ import com.rabbitmq.client.Envelope;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.Headers;
 import dev.outbox.sdk.wire.AmqpValues;
+import dev.outbox.sdk.wire.BrokerErrors;
 import dev.outbox.sdk.wire.IdleConnections;
 import dev.outbox.sdk.wire.Topology;
 import java.io.IOException;
@@ -27,6 +28,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * queue (reason {@code unroutable}), inserts one row per message, and acknowledges only after
  * the insert committed. A redelivered copy of a message already stored (the capture died
  * between commit and ack) does not create a second row. While the database is down, messages
- * stay in the queue.
+ * stay in the queue. A dead letter PostgreSQL cannot hold as it is is stored escaped, never
+ * retried for ever; a channel the broker closes or a consumer it cancels is started again.
  */
 public final class DeadLetterCapture implements AutoCloseable {
 
@@ -49,7 +54,13 @@ public final class DeadLetterCapture implements AutoCloseable {
     private final Broker broker;
     /** One open connection per captured queue: a new connection per dead letter capped the capture at about 50 a second. */
     private final IdleConnections connections;
-    private final List<Channel> channels = new ArrayList<>();
+    private final Map<String, Channel> channels = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ScheduledExecutorService restarter = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "dead-letter-capture-restart");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean closed;
 
     public DeadLetterCapture(Broker broker, DataSource dataSource) {
         this.broker = broker;
@@ -59,21 +70,84 @@ public final class DeadLetterCapture implements AutoCloseable {
     /** Declares DLX, dead_letters and unrouted (idempotently) and starts consuming both queues. */
     public synchronized void start() throws IOException {
         for (String queue : List.of(Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED)) {
-            Channel channel = broker.createChannel();
+            consume(queue);
+        }
+        LOG.info("Capturing dead letters from queues {} and {} into table dead_letters",
+                Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED);
+    }
+
+    /**
+     * Consumes {@code queue} on a channel of its own. When the broker closes that channel (a
+     * channel error, or {@code consumer_timeout} after a long database outage held a delivery)
+     * or cancels the consumer (the queue was deleted), the capture starts over on a new
+     * channel, declaring the queue again; the connection's own recovery covers a lost connection.
+     */
+    private synchronized void consume(String queue) throws IOException {
+        Channel channel = broker.createChannel();
+        try {
             Topology.declareDeadLetters(channel);
             Topology.declareUnrouted(channel);
             channel.basicQos(100);
             boolean unrouted = queue.equals(Topology.UNROUTED);
+            channel.addShutdownListener(cause -> {
+                if (!cause.isHardError() && !cause.isInitiatedByApplication()) {
+                    restart(queue, "the broker closed its channel: " + BrokerErrors.describe(cause));
+                }
+            });
             channel.basicConsume(queue, false, "dead-letter-capture", new DefaultConsumer(channel) {
                 @Override
                 public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
                     capture(getChannel(), envelope, props, body, unrouted);
                 }
+
+                @Override
+                public void handleCancel(String consumerTag) {
+                    restart(queue, "the broker cancelled its consumer (the queue was deleted?)");
+                }
             });
-            channels.add(channel);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
         }
-        LOG.info("Capturing dead letters from queues {} and {} into table dead_letters",
-                Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED);
+        channels.put(queue, channel);
+    }
+
+    private void restart(String queue, String why) {
+        if (closed) {
+            return;
+        }
+        LOG.warn("Dead-letter capture of queue {} stopped ({}); starting it again", queue, why);
+        Channel old = channels.remove(queue);
+        if (old != null) {
+            restarter.execute(() -> closeQuietly(old));
+        }
+        scheduleRestart(queue, 0);
+    }
+
+    private void scheduleRestart(String queue, int attempt) {
+        long delay = Math.min(30_000, 200L << Math.min(attempt, 8));
+        restarter.schedule(() -> {
+            if (closed) {
+                return;
+            }
+            try {
+                consume(queue);
+                LOG.info("Dead-letter capture of queue {} resumed", queue);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Dead-letter capture of queue {} not resumed yet ({}); retrying", queue, BrokerErrors.describe(e));
+                scheduleRestart(queue, attempt + 1);
+            }
+        }, attempt == 0 ? 0 : delay, TimeUnit.MILLISECONDS);
+    }
+
+    private static void closeQuietly(Channel channel) {
+        try {
+            if (channel.isOpen()) {
+                channel.close();
+            }
+        } catch (IOException | java.util.concurrent.TimeoutException | AlreadyClosedException ignored) {
+            // closing anyway
+        }
     }
 
     private void capture(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
@@ -366,14 +440,10 @@ public final class DeadLetterCapture implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        for (Channel channel : channels) {
-            try {
-                if (channel.isOpen()) {
-                    channel.close();
-                }
-            } catch (IOException | java.util.concurrent.TimeoutException | AlreadyClosedException ignored) {
-                // closing anyway
-            }
+        closed = true;
+        restarter.shutdownNow();
+        for (Channel channel : channels.values()) {
+            closeQuietly(channel);
         }
         channels.clear();
         connections.close();
