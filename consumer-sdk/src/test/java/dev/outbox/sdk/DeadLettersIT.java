@@ -85,6 +85,59 @@ class DeadLettersIT {
         await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = 'after-delete'") == 1);
     }
 
+    private long capturedId(String messageId) {
+        await().atMost(Duration.ofSeconds(15)).until(() -> env.deadLetters("message_id = '" + messageId + "'") == 1);
+        return env.db.queryLong("SELECT id FROM dead_letters WHERE message_id = '" + messageId + "'");
+    }
+
+    @Test
+    void aDeadLetterIsReplayedOnceEvenByTwoReplaysAtOnceAndOnlyWhileNew() throws Exception {
+        // replay and discard acted on rows of any status: a replayed row could be replayed again, or by two operators at once.
+        try (dev.outbox.testing.Recorder queue = dev.outbox.testing.Recorder.bind(env.connectionFactory(), "once_q")) {
+            env.publishRaw("DLX", "once.x", raw("once-1", Map.of("dead-letter-reason", "rejected",
+                    "dead-letter-queue", "once_q")), "{}".getBytes(StandardCharsets.UTF_8));
+            long id = capturedId("once-1");
+            java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                List<java.util.concurrent.Future<?>> replays = List.of(
+                        two.submit(() -> { deadLetters.replay(id); return null; }),
+                        two.submit(() -> { deadLetters.replay(id); return null; }));
+                int refused = 0;
+                for (java.util.concurrent.Future<?> f : replays) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        assertThat(e.getCause()).isInstanceOf(IllegalStateException.class).hasMessageContaining("is replayed");
+                        refused++;
+                    }
+                }
+                assertThat(refused).isEqualTo(1);
+            } finally {
+                two.shutdownNow();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> queue.deliveries().size() >= 1);
+            assertThatThrownBy(() -> deadLetters.replay(id)).hasMessageContaining("only new ones are replayed");
+            assertThat(deadLetters.discard(List.of(id))).as("a replayed row is not discarded").isZero();
+            assertThat(deadLetters.show(id).orElseThrow().status()).isEqualTo("replayed");
+            // and it stays at one copy: a second, were one published, would have arrived within this time
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> queue.deliveries().size() == 1);
+        }
+    }
+
+    @Test
+    void aDeadLetterThatKeptNoBodyIsReplayedOnlyWhenForced() throws Exception {
+        try (dev.outbox.testing.Recorder queue = dev.outbox.testing.Recorder.bind(env.connectionFactory(), "nobody_q")) {
+            env.publishRaw("DLX", "nobody.x", raw("no-body-1", Map.of("dead-letter-reason", "rejected",
+                    "dead-letter-queue", "nobody_q", "body-omitted-bytes", "9999")), new byte[0]);
+            long id = capturedId("no-body-1");
+            assertThatThrownBy(() -> deadLetters.replay(id)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("kept no body").hasMessageContaining("--force");
+            assertThat(deadLetters.show(id).orElseThrow().status()).isEqualTo("new");
+            deadLetters.replay(id, true);
+            await().atMost(Duration.ofSeconds(10)).until(() -> queue.deliveries().size() == 1);
+        }
+    }
+
     private static com.rabbitmq.client.AMQP.BasicProperties raw(String messageId, Map<String, Object> headers) {
         return new com.rabbitmq.client.AMQP.BasicProperties.Builder().messageId(messageId).deliveryMode(2)
                 .headers(headers).build();

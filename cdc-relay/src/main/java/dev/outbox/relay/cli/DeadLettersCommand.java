@@ -85,10 +85,13 @@ final class DeadLettersCommand {
     }
 
     @Command(name = "replay", mixinStandardHelpOptions = true,
-            description = "Publish dead letters again (to the queue they died in; unroutable and relay_error ones to their exchange) and mark them replayed.")
+            description = "Publish new dead letters again (to the queue they died in; unroutable and relay_error ones to their"
+                    + " exchange) and mark them replayed. Rows already replayed or discarded are refused, and said so.")
     static final class Replay implements Callable<Integer> {
         @Parameters(arity = "0..*", description = "dead letter ids") java.util.List<Long> ids;
         @Option(names = "--queue", description = "replay every new dead letter of this queue") String queue;
+        @Option(names = "--force", description = "also replay dead letters that kept no body (published with an empty body)")
+        boolean force;
 
         @Override
         public Integer call() throws Exception {
@@ -99,14 +102,32 @@ final class DeadLettersCommand {
             RelayConfig config = RelayConfig.fromEnv();
             try (Broker broker = Broker.connect(config.brokerConfig("cli"));
                  DeadLetters dl = new DeadLetters(new Database(config).dataSource(), broker)) {
-                int replayed = queue != null ? dl.replayQueue(queue) : dl.replay(ids);
-                System.out.println("replayed " + replayed + " dead letters");
+                java.util.List<Long> todo = ids;
+                if (queue != null) {
+                    todo = new java.util.ArrayList<>();
+                    for (DeadLetter d : dl.list(new DeadLetters.Filter(queue, null, "new", Integer.MAX_VALUE))) {
+                        todo.add(d.id());
+                    }
+                }
+                int replayed = 0;
+                int refused = 0;
+                for (long id : todo) {
+                    try {
+                        dl.replay(id, force);
+                        replayed++;
+                    } catch (IllegalArgumentException | IllegalStateException e) {
+                        System.err.println("not replayed: " + e.getMessage());
+                        refused++;
+                    }
+                }
+                System.out.println("replayed " + replayed + " dead letters" + (refused > 0 ? ", " + refused + " refused" : ""));
+                return refused > 0 ? 1 : 0;
             }
-            return 0;
         }
     }
 
-    @Command(name = "discard", mixinStandardHelpOptions = true, description = "Mark dead letters discarded.")
+    @Command(name = "discard", mixinStandardHelpOptions = true,
+            description = "Mark new dead letters discarded; rows already replayed or discarded are left, and said so.")
     static final class Discard implements Callable<Integer> {
         @Parameters(arity = "1..*", description = "dead letter ids") java.util.List<Long> ids;
 
@@ -114,9 +135,21 @@ final class DeadLettersCommand {
         public Integer call() throws Exception {
             RelayConfig config = RelayConfig.fromEnv();
             try (DeadLetters dl = new DeadLetters(new Database(config).dataSource(), null)) {
+                int notNew = 0;
+                for (long id : ids) {
+                    var found = dl.show(id);
+                    if (found.isEmpty()) {
+                        System.err.println("not discarded: no dead letter with id " + id);
+                        notNew++;
+                    } else if (!"new".equals(found.get().status())) {
+                        System.err.println("not discarded: dead letter " + id + " is " + found.get().status()
+                                + "; only new ones are discarded");
+                        notNew++;
+                    }
+                }
                 System.out.println("discarded " + dl.discard(ids) + " dead letters");
+                return notNew > 0 ? 1 : 0;
             }
-            return 0;
         }
     }
 }

@@ -95,10 +95,22 @@ public final class DeadLetters implements AutoCloseable {
 
     /**
      * Replays one dead letter and marks it {@code replayed}, or throws leaving the row as it was.
+     * Only a row in status {@code new} is replayed, once: the row is locked while it is
+     * published, so two replays of it at once publish it once.
      *
      * @throws IllegalArgumentException when there is no such row
+     * @throws IllegalStateException    when it is not {@code new}, or kept no body (see {@link #replay(long, boolean)})
      */
     public void replay(long id) throws SQLException, IOException, InterruptedException {
+        replay(id, false);
+    }
+
+    /**
+     * As {@link #replay(long)}; with {@code force}, also a dead letter whose body was not kept
+     * (header {@code body-omitted-bytes}: larger than the broker takes), which is then published
+     * with an empty body.
+     */
+    public void replay(long id, boolean force) throws SQLException, IOException, InterruptedException {
         if (publisher == null) {
             throw new IllegalStateException("replay needs a broker: construct DeadLetters with one");
         }
@@ -114,6 +126,15 @@ public final class DeadLetters implements AutoCloseable {
                         }
                         d = read(rs);
                     }
+                }
+                if (!"new".equals(d.status())) {
+                    throw new IllegalStateException("dead letter " + id + " is " + d.status()
+                            + (d.replayedAt() == null ? "" : " (at " + d.replayedAt() + ")") + "; only new ones are replayed");
+                }
+                if (d.headers().hasNonNull(Headers.BODY_OMITTED_BYTES) && !force) {
+                    throw new IllegalStateException("dead letter " + id + " kept no body (it had "
+                            + d.headers().get(Headers.BODY_OMITTED_BYTES).asText() + " bytes, more than the broker takes);"
+                            + " replaying it publishes an empty body: replay it with force (--force) if that is what you want");
                 }
                 boolean toExchange = "unroutable".equals(d.reason()) || "relay_error".equals(d.reason());
                 String exchange = toExchange ? d.exchange() : "";
@@ -170,10 +191,11 @@ public final class DeadLetters implements AutoCloseable {
         return replay(ids);
     }
 
-    /** Marks dead letters {@code discarded}; returns how many rows changed. */
+    /** Marks the {@code new} ones of {@code ids} {@code discarded}; returns how many rows changed. */
     public int discard(List<Long> ids) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("UPDATE dead_letters SET status = 'discarded' WHERE id = ANY (?)")) {
+             PreparedStatement ps = c.prepareStatement(
+                     "UPDATE dead_letters SET status = 'discarded' WHERE id = ANY (?) AND status = 'new'")) {
             ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
             return ps.executeUpdate();
         }
