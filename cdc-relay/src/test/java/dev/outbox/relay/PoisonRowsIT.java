@@ -31,6 +31,10 @@ class PoisonRowsIT {
     @BeforeEach
     void setUp() {
         world = RelayWorld.create("relay_poison", "poison");
+        // The table refuses such rows since V7; rows from before it, or from a writer that dropped
+        // the constraints, still reach the relay, and are what this test writes.
+        world.db().execute("ALTER TABLE events DROP CONSTRAINT headers_names_at_most_255_bytes_and_not_reserved,"
+                + " DROP CONSTRAINT headers_at_most_65536_bytes");
     }
 
     @AfterEach

@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -33,10 +34,47 @@ public record OutboxEvent(UUID messageId, String routingKey, String payloadJson,
     /** Header carrying {@link Builder#correlationId}. */
     public static final String CORRELATION_ID_HEADER = "correlation-id";
 
+    /**
+     * Header names the relay and the SDK write themselves and act on (retries, dead letters,
+     * replay targets): an event cannot carry them, or a producer could steer where its message
+     * is retried, dead-lettered or replayed to. The {@code events} table refuses them too
+     * (constraint {@code headers_names_at_most_255_bytes_and_not_reserved}).
+     */
+    public static final Set<String> RESERVED_HEADERS = Set.of("event-id", "created-at", "aggregate-type", "aggregate-id",
+            "retry-count", "dead-letter-reason", "dead-letter-queue", "dead-letter-id", "dead-lettered-at", "replay-count",
+            "error", "original-exchange", "original-routing-key", "body-omitted-bytes");
+    /** AMQP carries header names as short strings. */
+    public static final int MAX_HEADER_NAME_BYTES = 255;
+    /** All of an event's header names and values together: well inside one AMQP frame (128 KiB by default). */
+    public static final int MAX_HEADERS_BYTES = 65_536;
+    /** Each of aggregate type and id (both together stay under PostgreSQL's limit for their index). */
+    public static final int MAX_AGGREGATE_BYTES = 1_000;
+
     public OutboxEvent {
         RoutingKey.validate(routingKey);
         Objects.requireNonNull(payloadJson, "payloadJson");
         headers = Collections.unmodifiableMap(new LinkedHashMap<>(validHeaders(headers)));
+        long total = 0;
+        for (Map.Entry<String, String> h : headers.entrySet()) {
+            total += utf8(h.getKey()) + utf8(h.getValue());
+        }
+        if (total > MAX_HEADERS_BYTES) {
+            throw new InvalidEventException("the headers of the event for '" + routingKey + "' take " + total
+                    + " bytes, more than " + MAX_HEADERS_BYTES + ": put large data in the payload");
+        }
+        checkAggregate("aggregate type", aggregateType);
+        checkAggregate("aggregate id", aggregateId);
+    }
+
+    private static void checkAggregate(String what, String value) {
+        if (value != null && utf8(value) > MAX_AGGREGATE_BYTES) {
+            throw new InvalidEventException(what + " of " + utf8(value) + " bytes is longer than " + MAX_AGGREGATE_BYTES
+                    + " bytes (starting '" + value.substring(0, 40) + "...')");
+        }
+    }
+
+    private static int utf8(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     }
 
     /** An event with this routing key and payload, and nothing else. */
@@ -60,6 +98,14 @@ public record OutboxEvent(UUID messageId, String routingKey, String payloadJson,
             if (name.regionMatches(true, 0, "x-", 0, 2)) {
                 throw new InvalidEventException("header '" + name + "' starts with x-, which RabbitMQ reserves"
                         + " for the broker; choose a name without that prefix");
+            }
+            if (utf8(name) > MAX_HEADER_NAME_BYTES) {
+                throw new InvalidEventException("header name of " + utf8(name) + " bytes is longer than AMQP allows ("
+                        + MAX_HEADER_NAME_BYTES + "), starting '" + name.substring(0, 40) + "...'");
+            }
+            if (RESERVED_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                throw new InvalidEventException("header '" + name + "' is reserved: the relay and the SDK set it themselves"
+                        + (name.startsWith("aggregate-") ? " (use aggregate(type, id))" : "") + "; choose another name");
             }
             if (!(e.getValue() instanceof String value)) {
                 String type = e.getValue() == null ? "null" : e.getValue().getClass().getSimpleName();

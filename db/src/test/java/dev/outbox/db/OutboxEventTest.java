@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -82,6 +83,26 @@ class OutboxEventTest {
         assertThatThrownBy(() -> OutboxEvent.builder("order.created").header("x-death", "1"))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("reserves");
+    }
+
+    @Test
+    void refusesHeadersThePipelineSetsItselfSoAProducerCannotSteerRetriesOrReplays() {
+        for (String name : List.of("retry-count", "dead-letter-queue", "original-exchange", "Original-Routing-Key", "error")) {
+            assertThatThrownBy(() -> OutboxEvent.builder("order.created").header(name, "x"))
+                    .isInstanceOf(InvalidEventException.class).hasMessageContaining("is reserved");
+        }
+        assertThatThrownBy(() -> OutboxEvent.builder("order.created").header("aggregate-id", "7"))
+                .hasMessageContaining("use aggregate(type, id)");
+    }
+
+    @Test
+    void refusesWhatAmqpCannotCarryBeforeItReachesTheTable() {
+        assertThatThrownBy(() -> OutboxEvent.builder("order.created").header("h".repeat(256), "v"))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("header name of 256 bytes");
+        assertThatThrownBy(() -> OutboxEvent.builder("order.created").payload("{}").header("big", "x".repeat(70_000)).build())
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("more than 65536");
+        assertThatThrownBy(() -> OutboxEvent.builder("order.created").payload("{}").aggregate("order", "7".repeat(1001)).build())
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("aggregate id of 1001 bytes");
     }
 
     @Test

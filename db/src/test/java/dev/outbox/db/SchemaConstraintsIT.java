@@ -8,6 +8,7 @@ import dev.outbox.testing.TestDatabase;
 import java.sql.SQLException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.provider.Arguments;
@@ -61,6 +62,26 @@ class SchemaConstraintsIT {
                 .hasCauseInstanceOf(SQLException.class)
                 .hasMessageContaining("violates check constraint \"created_at_must_be_finite\"");
         assertThat(db.queryLong("SELECT count(*) FROM events")).isZero();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "jsonb_build_object(repeat('h', 256), 'v') -> headers_names_at_most_255_bytes_and_not_reserved",
+        "'{\"retry-count\": \"0\"}' -> headers_names_at_most_255_bytes_and_not_reserved",
+        "'{\"Original-Exchange\": \"admin\"}' -> headers_names_at_most_255_bytes_and_not_reserved",
+        "jsonb_build_object('big', repeat('x', 70000)) -> headers_at_most_65536_bytes"})
+    void headersAmqpCannotCarryOrThePipelineReservesAreRefused(String headersAndRule) {
+        String[] parts = headersAndRule.split(" -> ");
+        assertThatThrownBy(() -> db.execute("INSERT INTO events (routing_key, payload, headers) VALUES"
+                + " ('order.created', '{}', " + parts[0] + ")"))
+                .hasMessageContaining("violates check constraint \"" + parts[1] + "\"");
+    }
+
+    @Test
+    void aggregateColumnsLongerThanTheirLimitAreRefused() {
+        assertThatThrownBy(() -> db.execute("INSERT INTO events (routing_key, payload, aggregate_type, aggregate_id) VALUES"
+                + " ('order.created', '{}', 'order', repeat('7', 1001))"))
+                .hasMessageContaining("violates check constraint \"aggregate_type_and_id_at_most_1000_bytes\"");
     }
 
     @ParameterizedTest
