@@ -14,6 +14,7 @@ import dev.outbox.sdk.wire.ConfirmingChannel;
 import dev.outbox.sdk.wire.IdleConnections;
 import dev.outbox.sdk.wire.Topology;
 import java.io.IOException;
+import java.sql.SQLException;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,7 +50,9 @@ import org.slf4j.LoggerFactory;
  * this queue after the backoff, its count in header {@code retry-count}; after the maximum it
  * is dead-lettered with reason {@code retries_exhausted}. Any other exception or {@link Error}, a body that is
  * not JSON or does not bind: dead-lettered at once with reason {@code rejected} and the error
- * in header {@code error}; the subscriber goes on. A handler that hangs or dies leaves its
+ * in header {@code error}; the subscriber goes on. A passing fault (the database or the
+ * network away, a deadlock, a serialization failure; SQLSTATE classes 08, 40, 53 and 57P) is none of
+ * these: the message is requeued after a growing backoff, never dead-lettered. A handler that hangs or dies leaves its
  * message unacknowledged, so RabbitMQ redelivers it.
  *
  * <p>Threading: {@code concurrency} consumers, each on its own channel; one channel's messages
@@ -63,6 +66,9 @@ public final class Subscriber implements AutoCloseable {
     private static final int MAX_ERROR_LENGTH = 1000;
 
     /** What a subscription does with one delivery; throws to retry or dead-letter. */
+    /** Passing faults in a row, for the requeue backoff; 0 after a message is handled. */
+    private final java.util.concurrent.atomic.AtomicInteger passingFaults = new java.util.concurrent.atomic.AtomicInteger();
+
     private interface Processor {
         void process(Map<String, Object> headers, byte[] body, AMQP.BasicProperties props) throws Exception;
     }
@@ -169,8 +175,13 @@ public final class Subscriber implements AutoCloseable {
                     c.commit();
                     healthy = true;
                 } catch (Throwable t) {
-                    c.rollback();
-                    healthy = true;   // rolled back cleanly: the connection can serve the next message
+                    try {
+                        c.rollback();
+                        healthy = true;   // rolled back cleanly: the connection can serve the next message
+                    } catch (SQLException rollbackFailed) {
+                        // The connection is gone (that is often why t happened): report t, not the rollback's error.
+                        t.addSuppressed(rollbackFailed);
+                    }
                     throw t;
                 }
             } finally {
@@ -296,11 +307,16 @@ public final class Subscriber implements AutoCloseable {
             try {
                 processor.process(headers, body, props);
                 channel.basicAck(tag, false);
+                passingFaults.set(0);
             } catch (RetryException e) {
                 retryOrExhaust(channel, envelope, props, body, retries, e, e.delay());
             } catch (BadMessageException e) {
                 deadLetter(channel, envelope, props, body, retries, "rejected", e);
             } catch (Exception | Error e) {
+                if (isPassingFault(e)) {
+                    requeueAfterBackoff(channel, envelope, props, e);
+                    return;
+                }
                 // An Error too: left to the client, it closed the channel and the message came back to do it again.
                 if (e instanceof Error) {
                     LOG.error("Subscriber {}: handler threw {} on message {}; settling it as a failure, the subscription"
@@ -328,6 +344,46 @@ public final class Subscriber implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * A fault that passes by itself, not the message's: the database or the network went away
+     * (SQLSTATE class 08, {@code 57P01}-{@code 57P03} while PostgreSQL restarts, class 53 out of
+     * resources) or the transaction lost a race (deadlock {@code 40P01}, serialization failure
+     * {@code 40001}). Dead-lettering on it would fill dead_letters with healthy messages.
+     */
+    static boolean isPassingFault(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.sql.SQLTransientException || t instanceof java.sql.SQLRecoverableException) {
+                return true;
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                if (state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.startsWith("57P")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Puts the message back on its queue after a backoff that grows while passing faults go on
+     * (200 ms doubling to 30 s; this consumer waits meanwhile, as the next message would meet
+     * the same fault), and resets at the next success. Its retry count is not touched.
+     */
+    private void requeueAfterBackoff(Channel channel, Envelope envelope, AMQP.BasicProperties props, Throwable fault)
+            throws IOException {
+        int n = passingFaults.incrementAndGet();
+        long delay = Math.min(30_000, 200L << Math.min(n - 1, 8));
+        LOG.warn("Subscriber {}: passing fault on message {} ({}); requeueing it in {} ms", name, props.getMessageId(),
+                describe(fault), delay);
+        try {
+            Thread.sleep(delay);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        channel.basicNack(envelope.getDeliveryTag(), false, true);
     }
 
     private void retryOrExhaust(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, int retries,
