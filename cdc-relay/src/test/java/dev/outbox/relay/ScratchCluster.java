@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A second, throw-away PostgreSQL cluster on this machine (Debian's pg_createcluster), for what
- * the shared server cannot be made to show: a wal_level other than logical.
+ * the shared server cannot be made to show: a wal_level other than logical, a slot PostgreSQL invalidates.
  */
 final class ScratchCluster implements AutoCloseable {
 
@@ -23,8 +23,8 @@ final class ScratchCluster implements AutoCloseable {
         this.port = port;
     }
 
-    static ScratchCluster start(String walLevel) throws IOException, InterruptedException {
-        return start(walLevel, null);
+    static ScratchCluster start(String walLevel, String... settings) throws IOException, InterruptedException {
+        return start(walLevel, null, settings);
     }
 
     /**
@@ -35,7 +35,8 @@ final class ScratchCluster implements AutoCloseable {
         return start("logical", certs);
     }
 
-    private static ScratchCluster start(String walLevel, dev.outbox.testing.TestCertificates certs) throws IOException, InterruptedException {
+    private static ScratchCluster start(String walLevel, dev.outbox.testing.TestCertificates certs, String... settings)
+            throws IOException, InterruptedException {
         String version = run("bash", "-c", "ls /etc/postgresql | sort -n | tail -1").trim();
         String name = "it_scratch_" + ThreadLocalRandom.current().nextInt(100_000);
         int port = Ports.free();
@@ -45,6 +46,9 @@ final class ScratchCluster implements AutoCloseable {
         try {
             String conf = "/etc/postgresql/" + version + "/" + name + "/postgresql.conf";
             run("bash", "-c", "echo \"wal_level = " + walLevel + "\" >> " + conf);
+            for (String setting : settings) {
+                run("bash", "-c", "echo \"" + setting + "\" >> " + conf);
+            }
             if (certs != null) {
                 // The server's key must belong to postgres and be private to it.
                 String data = "/var/lib/postgresql/" + version + "/" + name;

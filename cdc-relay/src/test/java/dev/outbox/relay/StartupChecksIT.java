@@ -97,6 +97,44 @@ class StartupChecksIT {
     }
 
     @Test
+    void aSlotPostgresInvalidatedIsAGapTheRelayReportsInsteadOfRestartingForEver() throws Exception {
+        // An invalidated slot (wal_status = lost) failed every stream start inside Debezium, and the relay
+        // restarted it with backoff for ever, "not ready" with no word of the events lost in the gap.
+        assumeThat(Files.isExecutable(Path.of("/usr/bin/pg_createcluster")))
+                .as("needs Debian's pg_createcluster to run a PostgreSQL with max_slot_wal_keep_size").isTrue();
+        try (ScratchCluster pg = ScratchCluster.start("logical", "max_slot_wal_keep_size = 1MB")) {
+            String url = "jdbc:postgresql://127.0.0.1:" + pg.port() + "/postgres";
+            env.put("RELAY_DB_URL", url);
+            env.put("RELAY_DB_USER", "postgres");
+            env.put("RELAY_DB_PASSWORD", "");
+            try (RelayHarness relay = RelayHarness.start(env).awaitReady();
+                 java.sql.Connection c = java.sql.DriverManager.getConnection(url, "postgres", "")) {
+                c.createStatement().execute("INSERT INTO events (routing_key, payload) VALUES ('lostslot.x', '{}')");
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+                    try (var rs = c.createStatement().executeQuery("SELECT count(*) FROM relay_offsets")) {
+                        return rs.next() && rs.getLong(1) > 0;
+                    }
+                });
+            }
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, "postgres", "");
+                 java.sql.Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE junk (t text)");
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> {
+                    st.execute("INSERT INTO junk SELECT repeat('x', 1000) FROM generate_series(1, 5000)");
+                    st.execute("SELECT pg_switch_wal()");
+                    st.execute("CHECKPOINT");
+                    try (var rs = st.executeQuery("SELECT wal_status FROM pg_replication_slots WHERE slot_name = '"
+                            + env.get("RELAY_SLOT") + "'")) {
+                        return rs.next() && "lost".equals(rs.getString(1));
+                    }
+                });
+            }
+            assertThat(exitsWith3("lostslot")).contains("was invalidated by PostgreSQL (wal_status = lost)")
+                    .contains("reset-offsets").contains("pg_drop_replication_slot").contains("republish --since");
+        }
+    }
+
+    @Test
     void walLevelBelowLogicalIsToldHowToChangeIt() throws Exception {
         assumeThat(Files.isExecutable(Path.of("/usr/bin/pg_createcluster")))
                 .as("needs Debian's pg_createcluster to run a second PostgreSQL with wal_level=replica").isTrue();

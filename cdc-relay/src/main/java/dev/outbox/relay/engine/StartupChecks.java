@@ -88,12 +88,15 @@ public final class StartupChecks {
 
     /**
      * Refuses to start when offsets say the relay streamed from the slot before but the slot is
-     * gone: a new slot would start at the current WAL position and silently skip the gap.
+     * gone, or PostgreSQL invalidated it ({@code wal_status = lost}: it removed WAL the slot
+     * still needed, past {@code max_slot_wal_keep_size}): streaming on would silently skip the
+     * gap. A failure to read the offsets is not a pass: it is thrown, and the start retried.
      */
     public void checkSlot(Connection c) throws SQLException {
         boolean slotExists;
+        boolean lost = false;
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = ?")) {
+                "SELECT plugin, wal_status FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, config.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 slotExists = rs.next();
@@ -102,9 +105,10 @@ public final class StartupChecks {
                             + rs.getString(1) + ", not pgoutput. Choose another " + Setting.SLOT.variable()
                             + " or drop that slot.");
                 }
+                lost = slotExists && "lost".equals(rs.getString(2));
             }
         }
-        if (slotExists) {
+        if (slotExists && !lost) {
             return;
         }
         String lastOffset;
@@ -114,20 +118,37 @@ public final class StartupChecks {
             ps.setString(1, config.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return;  // first start: Debezium creates the slot and snapshots the events table
+                    lastOffset = null;
+                    updatedAt = null;
+                } else {
+                    lastOffset = rs.getString(1);
+                    updatedAt = rs.getString(2);
                 }
-                lastOffset = rs.getString(1);
-                updatedAt = rs.getString(2);
             }
-        } catch (SQLException noOffsetTable) {
-            return;
+        } catch (SQLException e) {
+            if (!"42P01".equals(e.getSQLState())) {
+                throw e;  // not "no offsets table": a failure to read them, which proves nothing
+            }
+            lastOffset = null;
+            updatedAt = null;
+        }
+        String recovery = " Events committed meanwhile may never have been published, so the relay will not go on by itself."
+                + " To recover: (1) java -jar cdc-relay.jar reset-offsets, which forgets the old position so the next"
+                + " start creates a new slot" + (lost ? " (drop the invalidated one first: SELECT pg_drop_replication_slot('"
+                + config.slot() + "'))" : "") + "; (2) java -jar cdc-relay.jar republish --since '"
+                + (updatedAt == null ? "<when the relay last streamed>" : updatedAt) + "' to send again every event written"
+                + " since then (consumers deduplicate by message id).";
+        if (lost) {
+            throw new StartupCheckException("Replication slot " + config.slot() + " was invalidated by PostgreSQL"
+                    + " (wal_status = lost): it removed WAL the slot still needed, past max_slot_wal_keep_size"
+                    + (updatedAt == null ? "" : "; the relay streamed from it until " + updatedAt + " (offset " + lastOffset + ")")
+                    + "." + recovery + " Raise max_slot_wal_keep_size (or -1) so a stopped relay keeps its slot.");
+        }
+        if (lastOffset == null) {
+            return;  // first start: Debezium creates the slot and snapshots the events table
         }
         throw new StartupCheckException("Replication slot " + config.slot() + " is gone, but the relay streamed"
-                + " from it until " + updatedAt + " (offset " + lastOffset + "). Events committed while the slot was"
-                + " missing may never have been published, so the relay will not create a new slot by itself."
-                + " To recover: (1) java -jar cdc-relay.jar reset-offsets, which forgets the old position so the next"
-                + " start creates a new slot; (2) java -jar cdc-relay.jar republish --since '" + updatedAt + "' to"
-                + " send again every event written since then (consumers deduplicate by message id).");
+                + " from it until " + updatedAt + " (offset " + lastOffset + ")." + recovery);
     }
 
     private static String single(Connection c, String sql) throws SQLException {
