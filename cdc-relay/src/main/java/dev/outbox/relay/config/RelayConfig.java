@@ -94,6 +94,8 @@ public record RelayConfig(
         if (!IDENTIFIER.matcher(schema).matches()) {
             throw bad(Setting.DB_SCHEMA, "must be a plain identifier of letters, digits and _", schema);
         }
+        // As PostgreSQL reads an unquoted name: the relay's SQL, Debezium's table list and Flyway agree on one schema.
+        schema = schema.toLowerCase(java.util.Locale.ROOT);
         Secret rabbitUri = new Secret(raw.get(Setting.RABBITMQ_URI));
         validateAmqpUri(rabbitUri.reveal());
         java.nio.file.Path caFile = null;

@@ -9,7 +9,7 @@ public enum Setting {
             "JDBC URL of the database holding the events table (sslmode, sslrootcert ... are honoured)."),
     DB_USER("RELAY_DB_USER", "postgres", "Database role; needs LOGIN and REPLICATION."),
     DB_PASSWORD("RELAY_DB_PASSWORD", "", "Database password (secret; or RELAY_DB_PASSWORD_FILE).", true),
-    DB_SCHEMA("RELAY_DB_SCHEMA", "public", "Schema of the events table."),
+    DB_SCHEMA("RELAY_DB_SCHEMA", "public", "Schema of the outbox tables (events, dead_letters, relay_offsets); read as PostgreSQL reads an unquoted name, so in lower case."),
     RABBITMQ_URI("RELAY_RABBITMQ_URI", "amqp://guest:guest@localhost:5672/%2F",
             "AMQP URI: credentials, virtual host, amqps:// for TLS (secret; or RELAY_RABBITMQ_URI_FILE).", true),
     RABBITMQ_CA_FILE("RELAY_RABBITMQ_CA_FILE", "",

@@ -27,6 +27,10 @@ public final class Database {
         props.setProperty("ApplicationName", "cdc-relay");
         props.setProperty("connectTimeout", "10");
         props.setProperty("tcpKeepAlive", "true");
+        if (!"public".equals(config.dbSchema())) {
+            // Unqualified names (dead_letters for the capture and the CLI) resolve in RELAY_DB_SCHEMA.
+            props.setProperty("currentSchema", config.dbSchema());
+        }
         return DriverManager.getConnection(config.dbUrl(), props);
     }
 
@@ -36,6 +40,9 @@ public final class Database {
         ds.setUser(config.dbUser());
         ds.setPassword(config.dbPassword().reveal());
         ds.setApplicationName("cdc-relay");
+        if (!"public".equals(config.dbSchema())) {
+            ds.setCurrentSchema(config.dbSchema());
+        }
         return ds;
     }
 
