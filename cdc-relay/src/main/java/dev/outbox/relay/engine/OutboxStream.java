@@ -22,7 +22,7 @@ import org.apache.kafka.connect.source.SourceRecord;
 public final class OutboxStream implements AutoCloseable {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OutboxStream.class);
-    /** How often confirms that came between batches are marked: well under the offset flush interval. */
+    /** At most this often are confirms that came between batches marked: well under the offset flush interval. */
     private static final long SETTLE_MS = 50;
 
     private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
@@ -32,12 +32,9 @@ public final class OutboxStream implements AutoCloseable {
     private final BatchHandler handler;
     private volatile boolean polling;
     private Thread thread;
-    private final java.util.concurrent.ScheduledExecutorService settler =
-            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "relay-settle");
-                t.setDaemon(true);
-                return t;
-            });
+    private final ConfirmingPublisher publisher;
+    private volatile boolean settling = true;
+    private Thread settler;
 
     public OutboxStream(RelayConfig config, Database database, ConfirmingPublisher publisher, RelayMetrics metrics) {
         this.topicPrefix = config.slot();
@@ -45,6 +42,7 @@ public final class OutboxStream implements AutoCloseable {
                 config.dbSchema(), config.slot(), metrics::offsetsFailingSince));
         // A stream that ended left its last batches unfinished; they come again from the WAL.
         publisher.abandonInFlight();
+        this.publisher = publisher;
         this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics, config.maxParked());
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties(config, offsetTarget))
@@ -62,7 +60,7 @@ public final class OutboxStream implements AutoCloseable {
                 })
                 .using((success, message, error) -> {
                     polling = false;
-                    settler.shutdownNow();
+                    stopSettling();
                     completion.complete(success ? null : (error != null ? error : new IllegalStateException(message)));
                 })
                 .build();
@@ -138,7 +136,9 @@ public final class OutboxStream implements AutoCloseable {
         thread.start();
         // Confirms that arrive while no batch comes (the end of a burst, a quiet stream) are marked
         // here, and parked messages retried, instead of waiting for the next event or heartbeat.
-        settler.scheduleWithFixedDelay(this::settle, SETTLE_MS, SETTLE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        settler = new Thread(this::settleUntilStopped, "relay-settle");
+        settler.setDaemon(true);
+        settler.start();
     }
 
     /**
@@ -156,14 +156,32 @@ public final class OutboxStream implements AutoCloseable {
         }
     }
 
-    private void settle() {
-        try {
-            handler.settle();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            // The engine thread meets the same failure with its next batch and ends the stream; here, only say so.
-            LOG.debug("Settling confirmed positions failed: {}", e.toString());
+    /**
+     * Sleeps until the publisher has news (a confirm moved the confirmed position, a parked
+     * message came due), then marks and retries; at most every {@link #SETTLE_MS}. An idle
+     * stream wakes nobody.
+     */
+    private void settleUntilStopped() {
+        long seen = Long.MIN_VALUE;
+        while (settling) {
+            try {
+                seen = publisher.awaitNews(seen);
+                handler.settle();
+                Thread.sleep(SETTLE_MS);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // The engine thread meets the same failure with its next batch and ends the stream; here, only say so.
+                LOG.debug("Settling confirmed positions failed: {}", e.toString());
+            }
+        }
+    }
+
+    private void stopSettling() {
+        settling = false;
+        Thread t = settler;
+        if (t != null) {
+            t.interrupt();
         }
     }
 
@@ -179,7 +197,7 @@ public final class OutboxStream implements AutoCloseable {
 
     @Override
     public void close() {
-        settler.shutdownNow();
+        stopSettling();
         if (!completion.isDone()) {
             try {
                 // The last batch sent is confirmed and its offset stored while the engine still

@@ -16,6 +16,7 @@ import dev.outbox.sdk.wire.OutgoingMessage;
 import dev.outbox.sdk.wire.Topology;
 import dev.outbox.sdk.wire.WireFormat;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -154,6 +155,26 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
     }
 
+    /**
+     * Blocks until {@link #confirmedThrough()} differs from {@code seen}, a parked message is
+     * due, or a while (10 s) passed; returns the confirmed position then. For a thread that
+     * marks positions between batches without polling an idle stream.
+     */
+    public long awaitNews(long seen) throws InterruptedException {
+        synchronized (ledger) {
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (ledger.confirmedThrough() == seen) {
+                long now = System.currentTimeMillis();
+                long until = Math.min(deadline, ledger.nextDueMillis());
+                if (until <= now) {
+                    break;
+                }
+                ledger.wait(until - now);
+            }
+            return ledger.confirmedThrough();
+        }
+    }
+
     /** When {@link #confirmedThrough()} last moved on ({@link System#nanoTime()}): the broker's time for a batch's metric. */
     public long confirmedAtNanos() {
         return lastAdvanceNanos;
@@ -280,14 +301,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 int room = (probing() ? 1 : config.confirmWindow()) - ledger.outstanding();
                 out = room > 0 ? ledger.sendable(System.currentTimeMillis(), room) : List.of();
             }
-            boolean failed = false;
-            for (Entry e : out) {
-                if (!send(ch, number, e)) {
-                    failed = true;
-                    break;
-                }
-            }
-            if (failed) {
+            if (!out.isEmpty() && !send(ch, number, out)) {
                 pause(backoffMillis(attempt++));
                 continue;
             }
@@ -335,56 +349,79 @@ public final class ConfirmingPublisher implements AutoCloseable {
         return probeThrough >= 0 && !ledger.isConfirmedThrough(probeThrough);
     }
 
-    /** Publishes {@code e} on {@code ch}; {@code false} when the channel failed (the ledger knows). */
-    private boolean send(Channel ch, long number, Entry e) {
-        AMQP.BasicProperties props = WireFormat.properties(e.message, config.appId());
-        if (e.kind == Kind.EVENT) {
-            String refused;
-            try {
-                refused = screen(e.message, props);
-            } catch (IOException declareFailed) {
-                connectionLost(declareFailed);
-                return false;
+    /**
+     * Publishes {@code out} on {@code ch}: each screened (and replaced by its relay_error copy
+     * where it can never go), all registered under one lock with the consecutive sequence
+     * numbers the channel will give them, then sent. {@code false} when the channel failed
+     * (the ledger knows: its unconfirmed messages, those of this round included, wait again).
+     */
+    private boolean send(Channel ch, long number, List<Entry> out) {
+        List<Outgoing> messages = new ArrayList<>(out.size());
+        for (Entry e : out) {
+            AMQP.BasicProperties props = WireFormat.properties(e.message, config.appId());
+            if (e.kind == Kind.EVENT) {
+                String refused;
+                try {
+                    refused = screen(e.message, props);
+                } catch (IOException declareFailed) {
+                    connectionLost(declareFailed);
+                    return false;
+                }
+                if (refused != null) {
+                    relayError(e, refused);
+                }
             }
-            if (refused != null) {
-                relayError(e, refused);
-            }
+            messages.add(outgoing(e, props));
         }
-        Outgoing m = outgoing(e, props);
         synchronized (ledger) {
             if (ledger.channel() != number) {
                 return false;
             }
-            ledger.sent(e, ch.getNextPublishSeqNo(), System.nanoTime());
-        }
-        try {
-            ch.basicPublish(m.exchange, m.routingKey, true, m.props, m.body);
-            return true;
-        } catch (IOException | AlreadyClosedException closed) {
-            synchronized (ledger) {
-                loseChannel(number);
+            // One publishing thread per channel: its next sequence numbers are these, in this order.
+            long sequence = ch.getNextPublishSeqNo();
+            long now = System.nanoTime();
+            for (Entry e : out) {
+                ledger.sent(e, sequence++, now);
             }
-            LOG.warn("Publishing channel failed ({}); its unconfirmed messages are published again", BrokerErrors.describe(closed));
-            return false;
-        } catch (RuntimeException refused) {
-            // The client refused this one message after counting its sequence number: the channel's
-            // numbering no longer matches the broker's, so the channel goes, and the message with it.
-            synchronized (ledger) {
-                if (e.kind == Kind.RELAY_ERROR && e.minimal) {
-                    // Cannot happen (the minimal copy is a few short headers); were it to, stop loudly rather than loop.
-                    throw new IllegalStateException("the AMQP client refused even the minimal relay_error copy of "
-                            + e.message.describe() + ": " + refused.getMessage(), refused);
-                }
-                if (e.kind == Kind.RELAY_ERROR) {
-                    e.minimal = true;
-                } else {
-                    relayError(e, "the AMQP client refused it: " + refused.getMessage());
-                }
-                loseChannel(number);
-            }
-            session.abortChannel();
-            return false;
         }
+        for (int i = 0; i < out.size(); i++) {
+            Outgoing m = messages.get(i);
+            try {
+                ch.basicPublish(m.exchange, m.routingKey, true, m.props, m.body);
+            } catch (IOException | AlreadyClosedException closed) {
+                synchronized (ledger) {
+                    loseChannel(number);
+                }
+                LOG.warn("Publishing channel failed ({}); its unconfirmed messages are published again",
+                        BrokerErrors.describe(closed));
+                return false;
+            } catch (RuntimeException refused) {
+                clientRefused(out.get(i), number, refused);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The client refused one message after counting its sequence number: the channel's
+     * numbering no longer matches the broker's, so the channel goes, and the message with it.
+     */
+    private void clientRefused(Entry e, long number, RuntimeException refused) {
+        synchronized (ledger) {
+            if (e.kind == Kind.RELAY_ERROR && e.minimal) {
+                // Cannot happen (the minimal copy is a few short headers); were it to, stop loudly rather than loop.
+                throw new IllegalStateException("the AMQP client refused even the minimal relay_error copy of "
+                        + e.message.describe() + ": " + refused.getMessage(), refused);
+            }
+            if (e.kind == Kind.RELAY_ERROR) {
+                e.minimal = true;
+            } else {
+                relayError(e, "the AMQP client refused it: " + refused.getMessage());
+            }
+            loseChannel(number);
+        }
+        session.abortChannel();
     }
 
     /** Why {@code m} can never be published as it is, or {@code null}; declares its exchange on the way. */
@@ -455,18 +492,12 @@ public final class ConfirmingPublisher implements AutoCloseable {
         @Override
         public void confirmed(long number, long sequence, boolean multiple, boolean ack) {
             long now = System.currentTimeMillis();
+            PublishLedger.Settled settled;
             synchronized (ledger) {
                 long before = ledger.confirmedThrough();
-                PublishLedger.Settled settled = ledger.confirm(number, sequence, multiple, ack, now,
-                        ConfirmingPublisher::backoffMillis);
+                settled = ledger.confirm(number, sequence, multiple, ack, now, ConfirmingPublisher::backoffMillis);
                 if (ledger.confirmedThrough() != before) {
                     lastAdvanceNanos = System.nanoTime();
-                }
-                for (Entry e : settled.confirmed()) {
-                    if (e.kind == Kind.EVENT) {
-                        metrics.published(e.message.exchange(), 1);
-                        metrics.confirmedAfterCommit(e.commitMillis, now);
-                    }
                 }
                 if (!settled.confirmed().isEmpty()) {
                     channelErrorsWithoutProgress = 0;
@@ -474,13 +505,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 if (!settled.nacked().isEmpty()) {
                     parked(settled.nacked());
                 }
-                for (Entry e : settled.unrouted()) {
-                    LOG.info("{} had no route and no alternate exchange; sending it to '{}'", e.message.describe(),
-                            Topology.UNROUTED);
-                }
-                for (Entry e : settled.returnedCopies()) {
-                    LOG.warn("{} was returned by '{}' too; declaring the unrouted and dead-letter queues again and retrying",
-                            e.message.describe(), e.kind == Kind.UNROUTED ? Topology.UNROUTED : Topology.DLX);
+                if (!settled.returnedCopies().isEmpty()) {
                     redeclare = true;
                 }
                 if (parkedSince > 0 && ledger.parked() == 0) {
@@ -489,6 +514,21 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 }
                 updateGauges();
                 ledger.notifyAll();
+            }
+            // Outside the lock, which the publishing thread takes for every round it sends.
+            for (Entry e : settled.confirmed()) {
+                if (e.kind == Kind.EVENT) {
+                    metrics.published(e.message.exchange(), 1);
+                    metrics.confirmedAfterCommit(e.commitMillis, now);
+                }
+            }
+            for (Entry e : settled.unrouted()) {
+                LOG.info("{} had no route and no alternate exchange; sending it to '{}'", e.message.describe(),
+                        Topology.UNROUTED);
+            }
+            for (Entry e : settled.returnedCopies()) {
+                LOG.warn("{} was returned by '{}' too; declaring the unrouted and dead-letter queues again and retrying",
+                        e.message.describe(), e.kind == Kind.UNROUTED ? Topology.UNROUTED : Topology.DLX);
             }
         }
 
