@@ -1,7 +1,7 @@
 package dev.outbox.sdk;
 
 /**
- * Names of the AMQP headers this project writes and reads (DESIGN.md sections 3 and 4).
+ * Names of the AMQP headers this project writes and reads (docs/design.md sections 3 and 4).
  * None starts with {@code x-}: RabbitMQ reserves those for the broker.
  */
 public final class Headers {

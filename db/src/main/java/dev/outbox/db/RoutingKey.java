@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 /**
- * The routing-key rules every module agrees on (DESIGN.md section 2), and the exchange a key
+ * The routing-key rules every module agrees on (docs/design.md section 2), and the exchange a key
  * goes to.
  *
  * <p>A key has at least two non-empty segments separated by {@code .}; the first segment names

@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.util.Map;
 
 /**
- * The exchanges and queues every component agrees on (DESIGN.md sections 3 and 4). Whoever
+ * The exchanges and queues every component agrees on (docs/design.md sections 3 and 4). Whoever
  * declares first, the others' declarations are identical and so never fail.
  */
 public final class Topology {

@@ -11,7 +11,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Builds the AMQP properties of an event message (DESIGN.md section 3): persistent,
+ * Builds the AMQP properties of an event message (docs/design.md section 3): persistent,
  * {@code application/json}, message id, app id, timestamp, the event's headers plus
  * {@code event-id}, {@code created-at}, {@code aggregate-type} and {@code aggregate-id}.
  * The one place that does so; the relay and the {@code Publisher} both call it.
