@@ -97,6 +97,40 @@ class StartupChecksIT {
     }
 
     @Test
+    void aSlotDroppedAndCreatedAgainIsAGapNotAFreshStart() throws Exception {
+        String slot = env.get("RELAY_SLOT");
+        try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+            db.execute("INSERT INTO events (routing_key, payload) VALUES ('slotcheck.x', '{}')");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() ->
+                    db.queryLong("SELECT count(*) FROM relay_offsets WHERE slot_name = '" + slot + "'") > 0);
+        }
+        db.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+        db.execute("INSERT INTO events (routing_key, payload) VALUES ('slotcheck.missed', '{}')");
+        db.execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+        assertThat(exitsWith3("recreated")).contains("Replication slot " + slot + " confirms WAL position")
+                .contains("dropped and created again").contains("reset-offsets")
+                .contains("pg_drop_replication_slot('" + slot + "')").contains("republish --since");
+    }
+
+    @Test
+    void aRestartedRelayPassesTheSlotCheckAfterStreaming() throws Exception {
+        // The relay's own slot never confirms more than its stored offsets: Debezium waits for the offset
+        // write before it confirms the position, so a plain restart must not look like a recreated slot.
+        String slot = env.get("RELAY_SLOT");
+        for (int round = 0; round < 3; round++) {
+            try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+                for (int i = 0; i < 50; i++) {
+                    db.execute("INSERT INTO events (routing_key, payload) VALUES ('slotcheck.r" + round + "', '{}')");
+                }
+                long written = db.queryLong("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint");
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> db.queryLong(
+                        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'"
+                                + " AND (confirmed_flush_lsn - '0/0'::pg_lsn)::bigint >= " + written) > 0);
+            }
+        }
+    }
+
+    @Test
     void aSlotPostgresInvalidatedIsAGapTheRelayReportsInsteadOfRestartingForEver() throws Exception {
         // An invalidated slot (wal_status = lost) failed every stream start inside Debezium, and the relay
         // restarted it with backoff for ever, "not ready" with no word of the events lost in the gap.

@@ -6,8 +6,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -55,6 +57,8 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     private Connection connection;
     private Map<ByteBuffer, ByteBuffer> unwritten = new HashMap<>();
     private boolean writeQueued;
+    /** Futures of the sets merged into the next write; they complete when it commits or fails. */
+    private List<CompletableFuture<Void>> waiting = new ArrayList<>();
     private long failingSince;
     private long lastFailureLog;
 
@@ -103,29 +107,33 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     }
 
     /**
-     * Takes the offsets at once and writes them in the background: the engine's thread does not
-     * wait for the JDBC round trips between two batches. Safe because Debezium only hands over
-     * offsets of confirmed events: a relay that dies before the write publishes that batch again;
-     * if PostgreSQL already has the slot further on, it streams from the slot's position.
-     * Writes that queue up while one is running are merged into one.
+     * Takes the offsets at once and writes them on the store's own thread; sets that queue up
+     * while a write is running are merged into the next one. The returned future completes when
+     * the write committed (or failed): Debezium waits for it before it confirms the position to
+     * the replication slot, so the slot never confirms more than was stored. That order is what
+     * lets the start-up check tell a slot that was dropped and created again (it confirms more)
+     * from the relay's own. Debezium only hands over offsets of confirmed events, so a relay
+     * that dies before a write publishes that batch again.
      */
     @Override
     public Future<Void> set(Map<ByteBuffer, ByteBuffer> values, Callback<Void> callback) {
         synchronized (data) {
             data.putAll(values);
         }
-        // unwritten and writeQueued belong to the executor's one thread.
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        if (callback != null) {
+            written.whenComplete((ignored, error) -> callback.onCompletion(error, null));
+        }
+        // unwritten, waiting and writeQueued belong to the executor's one thread.
         executor.submit(() -> {
             unwritten.putAll(values);
+            waiting.add(written);
             if (!writeQueued) {
                 writeQueued = true;
                 executor.submit(this::writeUnwritten);
             }
         });
-        if (callback != null) {
-            callback.onCompletion(null, null);
-        }
-        return CompletableFuture.completedFuture(null);
+        return written;
     }
 
     /**
@@ -146,13 +154,17 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
 
     private void writeUnwritten() {
         writeQueued = false;
+        List<CompletableFuture<Void>> settled = waiting;
+        waiting = new ArrayList<>();
         if (unwritten.isEmpty()) {
+            settled.forEach(f -> f.complete(null));
             return;
         }
         Map<ByteBuffer, ByteBuffer> values = unwritten;
         unwritten = new HashMap<>();
         try {
             write(values);
+            settled.forEach(f -> f.complete(null));
             target.failingSince().accept(0);  // also clears what an earlier stream's store reported
             if (failingSince != 0) {
                 LOG.info("Offsets of slot {} stored again after {} s of failures", target.slot(),
@@ -174,6 +186,8 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
                 failingSince = now;
                 target.failingSince().accept(now);
             }
+            // Debezium then leaves the slot where it is, and hands the offsets over again with the next batch.
+            settled.forEach(f -> f.completeExceptionally(e));
         }
     }
 

@@ -88,15 +88,19 @@ public final class StartupChecks {
 
     /**
      * Refuses to start when offsets say the relay streamed from the slot before but the slot is
-     * gone, or PostgreSQL invalidated it ({@code wal_status = lost}: it removed WAL the slot
-     * still needed, past {@code max_slot_wal_keep_size}): streaming on would silently skip the
-     * gap. A failure to read the offsets is not a pass: it is thrown, and the start retried.
+     * gone, was dropped and created again (it confirms a position past the last one the relay
+     * stored: the WAL in between was never read), or PostgreSQL invalidated it
+     * ({@code wal_status = lost}: it removed WAL the slot still needed, past
+     * {@code max_slot_wal_keep_size}): streaming on would silently skip the gap. A failure to
+     * read the offsets is not a pass: it is thrown, and the start retried.
      */
     public void checkSlot(Connection c) throws SQLException {
         boolean slotExists;
         boolean lost = false;
+        long slotConfirmed = -1;
         try (PreparedStatement ps = c.prepareStatement(
-                "SELECT plugin, wal_status FROM pg_replication_slots WHERE slot_name = ?")) {
+                "SELECT plugin, wal_status, (confirmed_flush_lsn - '0/0'::pg_lsn)::text"
+                        + " FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, config.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 slotExists = rs.next();
@@ -106,10 +110,10 @@ public final class StartupChecks {
                             + " or drop that slot.");
                 }
                 lost = slotExists && "lost".equals(rs.getString(2));
+                if (slotExists && rs.getString(3) != null) {
+                    slotConfirmed = Long.parseLong(rs.getString(3));
+                }
             }
-        }
-        if (slotExists && !lost) {
-            return;
         }
         String lastOffset;
         String updatedAt;
@@ -134,8 +138,8 @@ public final class StartupChecks {
         }
         String recovery = " Events committed meanwhile may never have been published, so the relay will not go on by itself."
                 + " To recover: (1) java -jar cdc-relay.jar reset-offsets, which forgets the old position so the next"
-                + " start creates a new slot" + (lost ? " (drop the invalidated one first: SELECT pg_drop_replication_slot('"
-                + config.slot() + "'))" : "") + "; (2) java -jar cdc-relay.jar republish --since '"
+                + " start creates a new slot" + (slotExists ? " (drop the " + (lost ? "invalidated" : "present") + " one first: SELECT"
+                + " pg_drop_replication_slot('" + config.slot() + "'))" : "") + "; (2) java -jar cdc-relay.jar republish --since '"
                 + (updatedAt == null ? "<when the relay last streamed>" : updatedAt) + "' to send again every event written"
                 + " since then (consumers deduplicate by message id).";
         if (lost) {
@@ -147,8 +151,34 @@ public final class StartupChecks {
         if (lastOffset == null) {
             return;  // first start: Debezium creates the slot and snapshots the events table
         }
-        throw new StartupCheckException("Replication slot " + config.slot() + " is gone, but the relay streamed"
-                + " from it until " + updatedAt + " (offset " + lastOffset + ")." + recovery);
+        if (!slotExists) {
+            throw new StartupCheckException("Replication slot " + config.slot() + " is gone, but the relay streamed"
+                    + " from it until " + updatedAt + " (offset " + lastOffset + ")." + recovery);
+        }
+        long stored = storedPosition(lastOffset);
+        // The relay stores its offset before it confirms that position to the slot, so a slot of its
+        // own never confirms more than was stored; one that does was made anew (or moved by someone else).
+        if (stored >= 0 && slotConfirmed > stored) {
+            throw new StartupCheckException("Replication slot " + config.slot() + " confirms WAL position "
+                    + lsn(slotConfirmed) + ", past the last position the relay stored (" + lsn(stored) + ", at "
+                    + updatedAt + "): the slot was dropped and created again, or another client advanced it, so the WAL"
+                    + " in between was never relayed." + recovery);
+        }
+    }
+
+    /** The furthest WAL position in a stored Debezium offset ({@code lsn}, {@code lsn_commit}, {@code lsn_proc}), or -1. */
+    static long storedPosition(String offsetJson) {
+        long furthest = -1;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"(lsn|lsn_commit|lsn_proc)\"\\s*:\\s*(\\d+)")
+                .matcher(offsetJson);
+        while (m.find()) {
+            furthest = Math.max(furthest, Long.parseLong(m.group(2)));
+        }
+        return furthest;
+    }
+
+    private static String lsn(long position) {
+        return Long.toHexString(position >>> 32).toUpperCase() + "/" + Long.toHexString(position & 0xFFFFFFFFL).toUpperCase();
     }
 
     private static String single(Connection c, String sql) throws SQLException {
