@@ -10,6 +10,7 @@ import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.db.RoutingKey;
 import dev.outbox.sdk.wire.AmqpValues;
+import dev.outbox.sdk.wire.BrokerErrors;
 import dev.outbox.sdk.wire.ConfirmingChannel;
 import dev.outbox.sdk.wire.IdleConnections;
 import dev.outbox.sdk.wire.Topology;
@@ -65,10 +66,24 @@ public final class Subscriber implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_ERROR_LENGTH = 1000;
 
-    /** What a subscription does with one delivery; throws to retry or dead-letter. */
-    /** Passing faults in a row, for the requeue backoff; 0 after a message is handled. */
-    private final java.util.concurrent.atomic.AtomicInteger passingFaults = new java.util.concurrent.atomic.AtomicInteger();
+    /** Where a subscription stands; {@link #state()}. */
+    public enum State {
+        /** Not started yet. */
+        NEW,
+        /** Every consumer is consuming. */
+        RUNNING,
+        /** A consumer or the connection is coming back (after a broker restart, a channel error, a deleted queue). */
+        RECOVERING,
+        /** Stopped for good by a failure it cannot recover from; {@link #failure()} says which. */
+        FAILED,
+        /** Closed by {@link #close()}. */
+        CLOSED
+    }
 
+    /** Passing faults in a row, for the requeue backoff; 0 after a message is handled. */
+    private final AtomicInteger passingFaults = new AtomicInteger();
+
+    /** What a subscription does with one delivery; throws to retry or dead-letter. */
     private interface Processor {
         void process(Map<String, Object> headers, byte[] body, AMQP.BasicProperties props) throws Exception;
     }
@@ -79,11 +94,12 @@ public final class Subscriber implements AutoCloseable {
     private final String name;
     private final ConfirmingChannel republisher;
     private final Set<Long> declaredRetryQueues = ConcurrentHashMap.newKeySet();
-    private final List<Channel> channels = new ArrayList<>();
-    private final Map<Channel, String> consumerTags = new HashMap<>();
+    private final List<Slot> slots = new ArrayList<>();
     private final AtomicInteger running = new AtomicInteger();
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile boolean closing;
+    private volatile boolean closedForGood;
+    private volatile Throwable failure;
     private ScheduledExecutorService housekeeping;
     private volatile IdleConnections connections;
 
@@ -110,23 +126,76 @@ public final class Subscriber implements AutoCloseable {
         this.republisher = new ConfirmingChannel(broker);
     }
 
-    /** Consumes with {@code handler} until {@link #close()}; blocks the calling thread. */
+    /**
+     * Consumes with {@code handler} until {@link #close()}; blocks the calling thread.
+     *
+     * @throws SubscriptionFailedException when the subscription stopped for good (see {@link #failure()})
+     */
     public void subscribe(MessageHandler handler) throws IOException, InterruptedException {
         start(handler);
-        closed.await();
+        awaitTermination();
     }
 
     /** As {@link #subscribe(MessageHandler)}, binding each body to {@code type} with Jackson. */
     public <T> void subscribe(Class<T> type, TypedMessageHandler<T> handler) throws IOException, InterruptedException {
         start(type, handler);
-        closed.await();
+        awaitTermination();
     }
 
     /** Effectively-once: as {@link #subscribe(MessageHandler)}, with the handler inside a transaction and the inbox. */
     public void subscribeTransactional(DataSource dataSource, TransactionalHandler handler)
             throws IOException, InterruptedException {
         startTransactional(dataSource, handler);
+        awaitTermination();
+    }
+
+    /**
+     * Waits until the subscription is closed, or stopped for good.
+     *
+     * @throws SubscriptionFailedException when it stopped for good, with the failure as its cause
+     */
+    public void awaitTermination() throws InterruptedException, SubscriptionFailedException {
         closed.await();
+        Throwable failed = failure;
+        if (failed != null) {
+            throw new SubscriptionFailedException("subscriber " + name + " on queue " + options.queue()
+                    + " stopped: " + BrokerErrors.describe(failed), failed);
+        }
+    }
+
+    /**
+     * Where the subscription stands. A consumer whose channel the broker closed, or whose
+     * queue was deleted, is started again by itself (its queue declared again); while it is,
+     * and while the connection recovers, the state is {@link State#RECOVERING}.
+     */
+    public State state() {
+        if (failure != null) {
+            return State.FAILED;
+        }
+        if (closedForGood || closing) {
+            return State.CLOSED;
+        }
+        List<Slot> current;
+        synchronized (this) {
+            current = List.copyOf(slots);
+        }
+        if (current.isEmpty()) {
+            return State.NEW;
+        }
+        if (!broker.isOpen()) {
+            return State.RECOVERING;
+        }
+        for (Slot slot : current) {
+            if (slot.restarting || slot.channel == null || !slot.channel.isOpen()) {
+                return State.RECOVERING;
+            }
+        }
+        return State.RUNNING;
+    }
+
+    /** Why the subscription stopped for good, if it did. */
+    public java.util.Optional<Throwable> failure() {
+        return java.util.Optional.ofNullable(failure);
     }
 
     /** Declares the topology and starts consuming; returns at once. */
@@ -203,24 +272,126 @@ public final class Subscriber implements AutoCloseable {
     }
 
     private synchronized void begin(Processor processor) throws IOException {
-        if (!channels.isEmpty()) {
+        if (!slots.isEmpty()) {
             throw new IllegalStateException("subscriber " + name + " is already started");
         }
+        if (closing) {
+            throw new IllegalStateException("subscriber " + name + " is closed");
+        }
+        declareTopology();
+        for (int i = 0; i < options.concurrency(); i++) {
+            Slot slot = new Slot(i, processor);
+            slot.open();
+            slots.add(slot);
+        }
+        LOG.info("Subscriber {} consuming queue {} ({}) bound to {}", name, options.queue(), options, patterns);
+    }
+
+    private void declareTopology() throws IOException {
         Channel setup = broker.createChannel();
         try {
             declareTopology(setup);
         } finally {
             closeQuietly(setup);
         }
-        for (int i = 0; i < options.concurrency(); i++) {
-            Channel channel = broker.createChannel();
-            channel.basicQos(options.prefetch());
-            String tag = channel.basicConsume(options.queue(), false, name + "-" + i + "-" + UUID.randomUUID(),
-                    new Consumer(channel, processor));
-            channels.add(channel);
-            consumerTags.put(channel, tag);
+    }
+
+    /**
+     * One consumer and its channel. The connection's own recovery brings back channels and
+     * consumers after a lost connection; a channel the broker closes on its own (a channel
+     * error, {@code consumer_timeout}) or a consumer it cancels (the queue was deleted) is not
+     * recovered by it, so the slot starts itself again on a new channel.
+     */
+    private final class Slot {
+        final int index;
+        final Processor processor;
+        volatile Channel channel;
+        volatile String tag;
+        volatile boolean restarting;
+
+        Slot(int index, Processor processor) {
+            this.index = index;
+            this.processor = processor;
         }
-        LOG.info("Subscriber {} consuming queue {} ({}) bound to {}", name, options.queue(), options, patterns);
+
+        void open() throws IOException {
+            Channel ch = broker.createChannel();
+            try {
+                ch.basicQos(options.prefetch());
+                ch.addShutdownListener(cause -> {
+                    if (!closing && !cause.isInitiatedByApplication() && !cause.isHardError() && ch == channel) {
+                        restart(this, "the broker closed its channel: " + BrokerErrors.describe(cause));
+                    }
+                });
+                channel = ch;
+                tag = ch.basicConsume(options.queue(), false, name + "-" + index + "-" + UUID.randomUUID(),
+                        new Consumer(ch, this));
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(ch);
+                throw e;
+            }
+        }
+    }
+
+    private void restart(Slot slot, String why) {
+        synchronized (slot) {
+            if (closing || failure != null || slot.restarting) {
+                return;
+            }
+            slot.restarting = true;
+        }
+        LOG.warn("Subscriber {}: consumer {} on queue {} stopped ({}); starting it again", name, slot.index,
+                options.queue(), why);
+        Channel old = slot.channel;
+        housekeeping().execute(() -> closeQuietly(old));
+        scheduleRestart(slot, 0);
+    }
+
+    private void scheduleRestart(Slot slot, int attempt) {
+        long delay = attempt == 0 ? 0 : Math.min(30_000, 200L << Math.min(attempt - 1, 8));
+        housekeeping().schedule(() -> {
+            if (closing || failure != null) {
+                return;
+            }
+            try {
+                declareTopology();
+                slot.open();
+                slot.restarting = false;
+                LOG.info("Subscriber {}: consumer {} on queue {} consuming again", name, slot.index, options.queue());
+            } catch (IOException | RuntimeException e) {
+                if (isPermanentRefusal(e)) {
+                    fail(e);
+                } else {
+                    LOG.warn("Subscriber {}: consumer {} not started again yet ({}); retrying", name, slot.index,
+                            BrokerErrors.describe(e));
+                    scheduleRestart(slot, attempt + 1);
+                }
+            }
+        }, delay, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * A refusal that asking again will not change: a missing permission (403), something
+     * missing the subscriber does not declare (404), or the queue declared with other arguments
+     * by someone else (406). Retrying those for ever would be a silent stall.
+     */
+    private static boolean isPermanentRefusal(Throwable e) {
+        int code = BrokerErrors.replyCode(e);
+        return code == 403 || code == 404 || code == 406;
+    }
+
+    private void fail(Throwable cause) {
+        synchronized (this) {
+            if (failure != null || closing) {
+                return;
+            }
+            failure = cause;
+        }
+        LOG.error("Subscriber {} on queue {} stopped for good: RabbitMQ refused to consume again ({}). Its messages"
+                + " wait in the queue. Fix the cause (permissions of the user, or the queue's arguments: delete the"
+                + " queue or declare it as {} does) and start the subscriber again.", name, options.queue(),
+                BrokerErrors.describe(cause), options);
+        housekeeping().execute(this::close);
     }
 
     private void declareTopology(Channel channel) throws IOException {
@@ -264,18 +435,18 @@ public final class Subscriber implements AutoCloseable {
     }
 
     private final class Consumer extends DefaultConsumer {
-        private final Processor processor;
+        private final Slot slot;
 
-        Consumer(Channel channel, Processor processor) {
+        Consumer(Channel channel, Slot slot) {
             super(channel);
-            this.processor = processor;
+            this.slot = slot;
         }
 
         @Override
         public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
             running.incrementAndGet();
             try {
-                handle(getChannel(), envelope, props, body, processor);
+                handle(getChannel(), envelope, props, body, slot.processor);
             } finally {
                 if (running.decrementAndGet() == 0) {
                     synchronized (running) {
@@ -287,14 +458,16 @@ public final class Subscriber implements AutoCloseable {
 
         @Override
         public void handleCancel(String consumerTag) {
-            LOG.warn("Subscriber {}: RabbitMQ cancelled consumer {} (was queue {} deleted?)", name, consumerTag, options.queue());
+            if (getChannel() == slot.channel) {
+                restart(slot, "RabbitMQ cancelled the consumer; was the queue deleted?");
+            }
         }
 
         @Override
         public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
-            if (!closing && !sig.isInitiatedByApplication()) {
-                LOG.warn("Subscriber {}: channel closed ({}); unacknowledged messages will be redelivered",
-                        name, sig.getMessage());
+            if (!closing && !sig.isInitiatedByApplication() && sig.isHardError()) {
+                LOG.warn("Subscriber {}: connection lost ({}); it recovers by itself, and unacknowledged messages"
+                        + " will be redelivered", name, BrokerErrors.describe(sig));
             }
         }
     }
@@ -445,15 +618,19 @@ public final class Subscriber implements AutoCloseable {
     /** Stops taking messages, waits for running handlers (bounded), and closes the channels. */
     @Override
     public void close() {
-        closing = true;
-        List<Channel> open;
+        List<Slot> open;
         synchronized (this) {
-            open = new ArrayList<>(channels);
+            if (closedForGood) {
+                return;
+            }
+            closing = true;
+            open = new ArrayList<>(slots);
         }
-        for (Channel channel : open) {
+        for (Slot slot : open) {
+            Channel channel = slot.channel;
             try {
-                if (channel.isOpen()) {
-                    channel.basicCancel(consumerTags.get(channel));
+                if (channel != null && channel.isOpen() && slot.tag != null) {
+                    channel.basicCancel(slot.tag);
                 }
             } catch (IOException | AlreadyClosedException ignored) {
                 // closing anyway
@@ -474,7 +651,7 @@ public final class Subscriber implements AutoCloseable {
             LOG.warn("Subscriber {}: {} handlers still running after {}; their messages will be redelivered",
                     name, running.get(), options.closeTimeout());
         }
-        open.forEach(Subscriber::closeQuietly);
+        open.forEach(slot -> closeQuietly(slot.channel));
         republisher.close();
         if (connections != null) {
             connections.close();
@@ -482,13 +659,16 @@ public final class Subscriber implements AutoCloseable {
         if (housekeeping != null) {
             housekeeping.shutdownNow();
         }
+        closedForGood = true;
         closed.countDown();
-        LOG.info("Subscriber {} closed", name);
+        if (failure == null) {
+            LOG.info("Subscriber {} closed", name);
+        }
     }
 
     private static void closeQuietly(Channel channel) {
         try {
-            if (channel.isOpen()) {
+            if (channel != null && channel.isOpen()) {
                 channel.close();
             }
         } catch (IOException | java.util.concurrent.TimeoutException | AlreadyClosedException ignored) {

@@ -242,6 +242,63 @@ class SubscriberIT {
     }
 
     @Test
+    void aDeletedQueueIsDeclaredAgainAndEveryConsumerComesBack() throws Exception {
+        Map<String, Integer> seen = new ConcurrentHashMap<>();
+        try (Subscriber s = new Subscriber(env.broker, "revive.x", SubscriptionOptions.queue("revive_q").concurrency(2),
+                "revive")) {
+            assertThat(s.state()).isEqualTo(Subscriber.State.NEW);
+            s.start((h, body) -> seen.merge((String) h.get("message-id"), 1, Integer::sum));
+            assertThat(s.state()).isEqualTo(Subscriber.State.RUNNING);
+            // Before: RabbitMQ cancelled both consumers, a WARN said so, and the subscription consumed nothing more.
+            dev.outbox.testing.BrokerFaults.rabbitmqctl("delete_queue", "-p", env.vhost.name(), "revive_q");
+            await().atMost(Duration.ofSeconds(30)).until(() -> s.state() == Subscriber.State.RUNNING && consumers("revive_q") == 2);
+            String after = publisher.send("{}", "revive.x");
+            await().atMost(Duration.ofSeconds(10)).until(() -> seen.containsKey(after));
+        }
+    }
+
+    @Test
+    void aConsumerRabbitMqWillNotLetBackStopsTheSubscriptionAndSubscribeSaysWhy() throws Exception {
+        Subscriber s = new Subscriber(env.broker, "refused.x", SubscriptionOptions.queue("refused_q"), "refused");
+        java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+        Thread subscribing = new Thread(() -> {
+            try {
+                s.subscribe((h, body) -> { });
+                outcome.complete(null);
+            } catch (Throwable t) {
+                outcome.complete(t);
+            }
+        }, "refused-subscribe");
+        subscribing.start();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> s.state() == Subscriber.State.RUNNING);
+            // Without the right to declare, the consumer cannot come back: retrying for ever would be a silent stall.
+            dev.outbox.testing.BrokerFaults.rabbitmqctl("set_permissions", "-p", env.vhost.name(), user(), "^$", ".*", ".*");
+            dev.outbox.testing.BrokerFaults.rabbitmqctl("delete_queue", "-p", env.vhost.name(), "refused_q");
+            Throwable thrown = outcome.get(30, TimeUnit.SECONDS);
+            assertThat(thrown).isInstanceOf(SubscriptionFailedException.class)
+                    .hasMessageContaining("refused_q").hasMessageContaining("403");
+            assertThat(s.state()).isEqualTo(Subscriber.State.FAILED);
+            assertThat(s.failure()).isPresent();
+        } finally {
+            dev.outbox.testing.BrokerFaults.rabbitmqctl("set_permissions", "-p", env.vhost.name(), user(), ".*", ".*", ".*");
+            s.close();
+            subscribing.join(10_000);
+        }
+    }
+
+    private static String user() {
+        return java.net.URI.create(env.vhost.uri()).getUserInfo().split(":")[0];
+    }
+
+    private static int consumers(String queue) throws Exception {
+        try (com.rabbitmq.client.Connection c = env.connectionFactory().newConnection();
+             com.rabbitmq.client.Channel ch = c.createChannel()) {
+            return ch.queueDeclarePassive(queue).getConsumerCount();
+        }
+    }
+
+    @Test
     void closeLetsTheRunningHandlerFinishAndAcksIt() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         AtomicInteger finished = new AtomicInteger();
