@@ -474,7 +474,13 @@ public final class Subscriber implements AutoCloseable {
 
     private void handle(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, Processor processor) {
         Map<String, Object> headers = AmqpValues.handlerHeaders(envelope, props);
-        int retries = AmqpValues.intHeader(headers, Headers.RETRY_COUNT);
+        int retries = AmqpValues.countHeader(headers, Headers.RETRY_COUNT);
+        if (retries > options.maxRetries()) {
+            retries = 0;  // more than this subscription ever counts: not written by it
+        }
+        if (headers.containsKey(Headers.RETRY_COUNT)) {
+            headers.put(Headers.RETRY_COUNT, retries);  // what the SDK goes by, not a value it did not write
+        }
         long tag = envelope.getDeliveryTag();
         try {
             try {
@@ -590,11 +596,12 @@ public final class Subscriber implements AutoCloseable {
         channel.basicAck(envelope.getDeliveryTag(), false);
     }
 
-    /** The message's own headers plus where it was first published. */
+    /** The message's own headers plus where it was first published (never what a publisher claims: see AmqpValues.origin). */
     private static Map<String, Object> forwardedHeaders(Envelope envelope, AMQP.BasicProperties props) {
         Map<String, Object> headers = props.getHeaders() == null ? new HashMap<>() : new HashMap<>(props.getHeaders());
-        headers.putIfAbsent(Headers.ORIGINAL_EXCHANGE, envelope.getExchange());
-        headers.putIfAbsent(Headers.ORIGINAL_ROUTING_KEY, envelope.getRoutingKey());
+        String[] origin = AmqpValues.origin(envelope, AmqpValues.headers(props));
+        headers.put(Headers.ORIGINAL_EXCHANGE, origin[0]);
+        headers.put(Headers.ORIGINAL_ROUTING_KEY, origin[1]);
         return headers;
     }
 

@@ -299,6 +299,32 @@ class SubscriberIT {
     }
 
     @Test
+    void headersThatSteerTheSdkAreNotTakenFromAPublisherOutsideIt() throws Exception {
+        List<Map<String, Object>> seen = new CopyOnWriteArrayList<>();
+        SubscriptionOptions options = SubscriptionOptions.queue("forged_q").maxRetries(1).backoff(Duration.ofMillis(100), 1.0);
+        try (Subscriber s = new Subscriber(env.broker, "forged.x", options, "forged")) {
+            s.start((h, body) -> {
+                seen.add(h);
+                throw new RetryException();
+            });
+            for (Object count : List.of(-7, 1_000_000_000L, "lots")) {
+                String id = "forged-" + count;
+                env.publishRaw("forged", "forged.x", new AMQP.BasicProperties.Builder().messageId(id)
+                        .contentType("application/json").headers(Map.of("retry-count", count,
+                                "original-exchange", "victim", "original-routing-key", "victim.y")).build(),
+                        "{}".getBytes(StandardCharsets.UTF_8));
+                await().atMost(Duration.ofSeconds(20)).until(() -> env.deadLetters("message_id = '" + id + "'") == 1);
+                List<Map<String, Object>> deliveries = seen.stream().filter(h -> id.equals(h.get("message-id"))).toList();
+                assertThat(deliveries).as("a forged count of %s is 0: first delivery, one retry, then exhausted", count)
+                        .extracting(h -> h.get("retry-count")).containsExactly(0, 1);
+                assertThat(deliveries).extracting(h -> h.get("routing-key")).containsOnly("forged.x");
+                assertThat(env.deadLetters("message_id = '" + id + "' AND reason = 'retries_exhausted'"
+                        + " AND routing_key = 'forged.x' AND exchange = 'forged' AND queue = 'forged_q'")).isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
     void closeLetsTheRunningHandlerFinishAndAcksIt() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         AtomicInteger finished = new AtomicInteger();

@@ -55,6 +55,16 @@ public final class RoutingKey {
         return routingKey;
     }
 
+    /** Whether {@code routingKey} keeps the rules of {@link #validate}. */
+    public static boolean isValid(String routingKey) {
+        try {
+            validate(routingKey);
+            return true;
+        } catch (InvalidEventException e) {
+            return false;
+        }
+    }
+
     /** The exchange a valid key is published to: its first segment ({@code order.created} -> {@code order}). */
     public static String exchangeOf(String routingKey) {
         int dot = routingKey.indexOf('.');

@@ -8,6 +8,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import dev.outbox.sdk.Broker;
+import dev.outbox.db.RoutingKey;
 import dev.outbox.sdk.Headers;
 import dev.outbox.sdk.wire.AmqpValues;
 import dev.outbox.sdk.wire.BrokerErrors;
@@ -280,42 +281,65 @@ public final class DeadLetterCapture implements AutoCloseable {
         }
     }
 
+    /**
+     * The row for one dead letter. Who dead-lettered it decides which values are believed: the
+     * SDK or the relay (headers {@code dead-letter-reason}, {@code dead-letter-queue},
+     * {@code dead-lettered-at}, which they always overwrite), or RabbitMQ (its newest
+     * {@code x-death} entry). Any publisher can set those headers on a message, so when both are
+     * there the newer death wins, and a {@code dead-lettered-at} in the future is not believed.
+     * For the unrouted queue, the routing key is the broker's and the exchange the one it names.
+     */
     static Row row(Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
         Map<String, Object> headers = AmqpValues.headers(props);
         // x-death[0] is the newest death: a message that went through Q.retry.N (expired there, by
         // design) and then died in Q is listed under Q with its real reason, not under the first death.
         Map<String, Object> death = newestDeath(headers);
+        Instant brokerDeadAt = death.get("time") instanceof Instant t ? t : null;
+        Instant sdkDeadAt = parseInstant(headers.get(Headers.DEAD_LETTERED_AT));
+        if (sdkDeadAt != null && sdkDeadAt.isAfter(Instant.now().plus(java.time.Duration.ofMinutes(5)))) {
+            sdkDeadAt = null;
+        }
+        boolean bySdk = headers.get(Headers.DEAD_LETTER_REASON) != null
+                && (death.isEmpty() || sdkDeadAt != null && (brokerDeadAt == null || !brokerDeadAt.isAfter(sdkDeadAt)));
         String reason;
+        String queue;
+        String exchange;
+        String routingKey;
+        Instant deadAt;
         if (unrouted) {
             reason = "unroutable";
-        } else if (headers.get(Headers.DEAD_LETTER_REASON) != null) {
+            queue = Topology.UNROUTED;
+            routingKey = envelope.getRoutingKey();
+            exchange = RoutingKey.isValid(routingKey) ? RoutingKey.exchangeOf(routingKey) : envelope.getExchange();
+            deadAt = Instant.now();
+        } else if (bySdk) {
             reason = headers.get(Headers.DEAD_LETTER_REASON).toString();
-        } else if (death.get("reason") != null) {
-            reason = death.get("reason").toString();
-        } else if (headers.get("x-first-death-reason") != null) {
-            reason = headers.get("x-first-death-reason").toString();
+            queue = firstNonNull(headers.get(Headers.DEAD_LETTER_QUEUE));
+            exchange = firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), envelope.getExchange());
+            routingKey = firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), envelope.getRoutingKey());
+            deadAt = sdkDeadAt;
         } else {
-            reason = "rejected";
+            reason = firstNonNull(death.get("reason"), headers.get("x-first-death-reason"), "rejected");
+            queue = firstNonNull(death.get("queue"), headers.get("x-first-death-queue"));
+            Object deathKeys = death.get("routing-keys");
+            String deathKey = deathKeys instanceof List<?> keys && !keys.isEmpty() ? String.valueOf(keys.get(0)) : null;
+            // A message that died after a retry hop came into its queue through the default exchange; where it
+            // was first published is then in original-*, which the SDK overwrote when it sent it to the hop.
+            boolean viaDefault = "".equals(death.get("exchange"));
+            exchange = viaDefault ? firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), "")
+                    : firstNonNull(death.get("exchange"), headers.get("x-first-death-exchange"), envelope.getExchange());
+            routingKey = viaDefault ? firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), deathKey)
+                    : firstNonNull(deathKey, envelope.getRoutingKey());
+            deadAt = brokerDeadAt;
         }
         if (!KNOWN_REASONS.contains(reason)) {
             reason = "rejected";
         }
-        String queue = unrouted ? Topology.UNROUTED
-                : firstNonNull(headers.get(Headers.DEAD_LETTER_QUEUE), death.get("queue"), headers.get("x-first-death-queue"));
-        String exchange = firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), death.get("exchange"),
-                headers.get("x-first-death-exchange"), envelope.getExchange());
-        Object deathKeys = death.get("routing-keys");
-        String deathKey = deathKeys instanceof List<?> keys && !keys.isEmpty() ? String.valueOf(keys.get(0)) : null;
-        String routingKey = firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), deathKey, envelope.getRoutingKey());
-        int retries = AmqpValues.intHeader(headers, Headers.RETRY_COUNT);
-        Object error = headers.get(Headers.ERROR);
-        Instant deadAt = parseInstant(headers.get(Headers.DEAD_LETTERED_AT));
-        if (deadAt == null && death.get("time") instanceof Instant t) {
-            deadAt = t;
-        }
         if (deadAt == null) {
             deadAt = Instant.now();
         }
+        int retries = AmqpValues.countHeader(headers, Headers.RETRY_COUNT);
+        Object error = headers.get(Headers.ERROR);
         String bodyJson = null;
         try {
             JsonNode parsed = JSON.readTree(body);
@@ -325,7 +349,7 @@ public final class DeadLetterCapture implements AutoCloseable {
         }
         String messageId = props.getMessageId();
         String dedupe;
-        if (headers.get(Headers.DEAD_LETTER_ID) != null) {
+        if (bySdk && headers.get(Headers.DEAD_LETTER_ID) != null) {
             dedupe = "id:" + headers.get(Headers.DEAD_LETTER_ID);
         } else {
             // One death of one message: the same message dying again (after a replay, or later

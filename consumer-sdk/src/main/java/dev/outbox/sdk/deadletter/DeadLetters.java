@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.AMQP;
 import dev.outbox.sdk.Broker;
+import dev.outbox.db.RoutingKey;
 import dev.outbox.sdk.Headers;
+import dev.outbox.sdk.wire.AmqpValues;
 import dev.outbox.sdk.wire.ConfirmingChannel;
 import java.io.IOException;
 import java.sql.Connection;
@@ -136,8 +138,14 @@ public final class DeadLetters implements AutoCloseable {
                             + d.headers().get(Headers.BODY_OMITTED_BYTES).asText() + " bytes, more than the broker takes);"
                             + " replaying it publishes an empty body: replay it with force (--force) if that is what you want");
                 }
+                // Never to a place the message's own headers chose: an event goes to the exchange its routing
+                // key names (the contract every publisher keeps), anything else back to the queue it died in.
                 boolean toExchange = "unroutable".equals(d.reason()) || "relay_error".equals(d.reason());
-                String exchange = toExchange ? d.exchange() : "";
+                if (toExchange && !RoutingKey.isValid(d.routingKey())) {
+                    throw new IllegalStateException("dead letter " + id + " has routing key '" + d.routingKey()
+                            + "', which names no exchange to replay it to; discard it, or publish its body anew");
+                }
+                String exchange = toExchange ? RoutingKey.exchangeOf(d.routingKey()) : "";
                 String routingKey = toExchange ? d.routingKey() : d.queue();
                 if (routingKey == null) {
                     throw new IllegalStateException("dead letter " + id + " names no queue to replay to");
@@ -210,7 +218,7 @@ public final class DeadLetters implements AutoCloseable {
             }
             headers.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
         }
-        headers.put(Headers.REPLAY_COUNT, d.headers().path(Headers.REPLAY_COUNT).asInt(0) + 1);
+        headers.put(Headers.REPLAY_COUNT, Math.min(AmqpValues.MAX_COUNT - 1, replayCount(d.headers())) + 1);
         JsonNode p = d.properties();
         AMQP.BasicProperties.Builder b = new AMQP.BasicProperties.Builder()
                 .deliveryMode(2)
@@ -229,6 +237,17 @@ public final class DeadLetters implements AutoCloseable {
             b.timestamp(Date.from(Instant.parse(p.get("timestamp").asText())));
         }
         return b.build();
+    }
+
+    private static int replayCount(JsonNode headers) {
+        JsonNode count = headers.path(Headers.REPLAY_COUNT);
+        Map<String, Object> value = new HashMap<>();
+        if (count.isIntegralNumber()) {
+            value.put(Headers.REPLAY_COUNT, count.longValue());
+        } else if (count.isTextual()) {
+            value.put(Headers.REPLAY_COUNT, count.asText());
+        }
+        return AmqpValues.countHeader(value, Headers.REPLAY_COUNT);
     }
 
     private static DeadLetter read(ResultSet rs) throws SQLException {

@@ -57,28 +57,54 @@ public final class AmqpValues {
         putIfSet(out, "content-type", props.getContentType());
         putIfSet(out, "correlation-id", props.getCorrelationId());
         // After a retry the message comes back through the default exchange: report where it was first published.
-        Object originalKey = own.get(Headers.ORIGINAL_ROUTING_KEY);
-        Object originalExchange = own.get(Headers.ORIGINAL_EXCHANGE);
-        out.put("routing-key", originalKey != null ? originalKey : envelope.getRoutingKey());
-        out.put("exchange", originalExchange != null ? originalExchange : envelope.getExchange());
+        String[] origin = origin(envelope, own);
+        out.put("routing-key", origin[1]);
+        out.put("exchange", origin[0]);
         out.put("redelivered", envelope.isRedeliver());
         own.forEach(out::putIfAbsent);
         return out;
     }
 
-    public static int intHeader(Map<String, Object> headers, String name) {
+    /** Counts the SDK keeps in headers ({@code retry-count}, {@code replay-count}) are at most this. */
+    public static final int MAX_COUNT = 1_000_000;
+
+    /**
+     * A count the SDK wrote ({@code retry-count}, {@code replay-count}): a whole number 0 ..
+     * {@link #MAX_COUNT}. Anything else (negative, fractional, huge, not a number) was not
+     * written by the SDK and is not trusted: it reads as 0.
+     */
+    public static int countHeader(Map<String, Object> headers, String name) {
         Object v = headers.get(name);
-        if (v instanceof Number n) {
-            return n.intValue();
-        }
-        if (v != null) {
+        long n;
+        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+            n = ((Number) v).longValue();
+        } else if (v != null && !(v instanceof Number)) {
             try {
-                return Integer.parseInt(v.toString().trim());
+                n = Long.parseLong(v.toString().trim());
             } catch (NumberFormatException ignored) {
                 return 0;
             }
+        } else {
+            return 0;
         }
-        return 0;
+        return n < 0 || n > MAX_COUNT ? 0 : (int) n;
+    }
+
+    /**
+     * Where a delivery was first published. Only a message that came through the default
+     * exchange (a retry hop, a replay to its queue) carries it in {@code original-exchange} and
+     * {@code original-routing-key}; for any other, the broker's envelope is the truth and such
+     * headers, which any publisher can set, are ignored.
+     */
+    public static String[] origin(Envelope envelope, Map<String, Object> headers) {
+        if (envelope.getExchange() == null || envelope.getExchange().isEmpty()) {
+            Object exchange = headers.get(Headers.ORIGINAL_EXCHANGE);
+            Object key = headers.get(Headers.ORIGINAL_ROUTING_KEY);
+            if (exchange != null && key != null) {
+                return new String[] {exchange.toString(), key.toString()};
+            }
+        }
+        return new String[] {envelope.getExchange(), envelope.getRoutingKey()};
     }
 
     /** As {@link #plain}, with instants as ISO-8601 text: for storing headers as JSON. */

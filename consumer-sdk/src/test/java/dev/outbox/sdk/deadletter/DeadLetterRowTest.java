@@ -82,4 +82,62 @@ class DeadLetterRowTest {
         assertThat(row.exchange()).isEqualTo("lonely");
         assertThat(row.bodyJson()).isNull();
     }
+
+    @Test
+    void ourHeadersSetByAPublisherDoNotOverrideWhereRabbitMqSaysTheMessageDied() {
+        // A publisher outside the SDK can set dead-letter-* and original-* on its message; when RabbitMQ then
+        // dead-letters it (expired), the row must say orders_q/expired, or a replay would go where the publisher chose.
+        var headers = Map.<String, Object>of("x-death", List.of(death("expired", "orders_q", 1)),
+                "dead-letter-reason", "relay_error", "dead-letter-queue", "victim_q", "dead-letter-id", "abc",
+                "original-exchange", "victim", "original-routing-key", "victim.x");
+        var row = DeadLetterCapture.row(new Envelope(1, false, "DLX", "order.created"), props("m-5", headers), BODY, false);
+        assertThat(row.reason()).isEqualTo("expired");
+        assertThat(row.queue()).isEqualTo("orders_q");
+        assertThat(row.exchange()).isEqualTo("order");
+        assertThat(row.routingKey()).isEqualTo("order.created");
+        assertThat(row.dedupeKey()).isNotEqualTo("id:abc");
+    }
+
+    @Test
+    void aDeadLetteredAtInTheFutureIsNotBelieved() {
+        var headers = Map.<String, Object>of("x-death", List.of(death("expired", "orders_q", 1)),
+                "dead-letter-reason", "rejected", "dead-letter-queue", "victim_q",
+                "dead-lettered-at", java.time.Instant.now().plus(java.time.Duration.ofDays(1)).toString());
+        var row = DeadLetterCapture.row(new Envelope(1, false, "DLX", "order.created"), props("m-6", headers), BODY, false);
+        assertThat(row.queue()).isEqualTo("orders_q");
+        assertThat(row.reason()).isEqualTo("expired");
+    }
+
+    @Test
+    void theSdkDeadLetteringAfterARetryHopIsTheNewerDeath() {
+        Map<String, Object> hop = Map.of("reason", "expired", "queue", "orders_q.retry.500", "exchange", "", "count", 2L,
+                "routing-keys", List.of("orders_q.retry.500"), "time", new Date(1_700_000_000_000L));
+        var headers = Map.<String, Object>of("x-death", List.of(hop), "dead-letter-reason", "retries_exhausted",
+                "dead-letter-queue", "orders_q", "dead-letter-id", "d-1", "original-exchange", "order",
+                "original-routing-key", "order.created", "retry-count", 5,
+                "dead-lettered-at", java.time.Instant.ofEpochMilli(1_700_000_002_000L).toString());
+        var row = DeadLetterCapture.row(new Envelope(1, false, "DLX", "order.created"), props("m-7", headers), BODY, false);
+        assertThat(row.reason()).isEqualTo("retries_exhausted");
+        assertThat(row.queue()).isEqualTo("orders_q");
+        assertThat(row.routingKey()).isEqualTo("order.created");
+        assertThat(row.dedupeKey()).isEqualTo("id:d-1");
+    }
+
+    @Test
+    void anUnroutedMessageIsListedUnderTheBrokersRoutingKeyNotTheOneItsHeadersClaim() {
+        var row = DeadLetterCapture.row(new Envelope(1, false, "lonely", "lonely.created"),
+                props("m-8", Map.of("original-exchange", "victim", "original-routing-key", "victim.x")), BODY, true);
+        assertThat(row.routingKey()).isEqualTo("lonely.created");
+        assertThat(row.exchange()).isEqualTo("lonely");
+    }
+
+    @Test
+    void retryCountsTheSdkCouldNotHaveWrittenReadAsZero() {
+        for (Object forged : List.of(-4, 99_999_999_999L, "abc", 2.5, "-1")) {
+            var row = DeadLetterCapture.row(new Envelope(1, false, "DLX", "order.created"),
+                    props("m-9", Map.of("x-death", List.of(death("expired", "orders_q", 1)), "retry-count", forged)),
+                    BODY, false);
+            assertThat(row.retryCount()).as("retry-count %s", forged).isZero();
+        }
+    }
 }
