@@ -24,9 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -93,7 +91,7 @@ public final class Subscriber implements AutoCloseable {
     private final SubscriptionOptions options;
     private final String name;
     private final ConfirmingChannel republisher;
-    private final Set<Long> declaredRetryQueues = ConcurrentHashMap.newKeySet();
+    private final SubscriptionQueues queues;
     private final List<Slot> slots = new ArrayList<>();
     private final AtomicInteger running = new AtomicInteger();
     private final CountDownLatch closed = new CountDownLatch(1);
@@ -124,6 +122,7 @@ public final class Subscriber implements AutoCloseable {
         }
         this.name = name;
         this.republisher = new ConfirmingChannel(broker);
+        this.queues = new SubscriptionQueues(broker, options);
     }
 
     /**
@@ -397,41 +396,12 @@ public final class Subscriber implements AutoCloseable {
     private void declareTopology(Channel channel) throws IOException {
         Topology.declareUnrouted(channel);
         Topology.declareDeadLetters(channel);
-        Map<String, Object> args = new HashMap<>();
-        args.put("x-dead-letter-exchange", Topology.DLX);
-        if (options.queueType() == SubscriptionOptions.QueueType.QUORUM) {
-            args.put("x-queue-type", "quorum");
-            if (options.deliveryLimit() > 0) {
-                args.put("x-delivery-limit", options.deliveryLimit());
-            }
-        }
-        if (options.messageTtl() != null) {
-            args.put("x-message-ttl", options.messageTtl().toMillis());
-        }
-        channel.queueDeclare(options.queue(), true, false, false, args);
+        queues.declareWorkQueue();
         for (String pattern : patterns) {
             String exchange = RoutingKey.exchangeOf(pattern);
             Topology.declareEventExchange(channel, exchange);
             channel.queueBind(options.queue(), exchange, pattern);
         }
-    }
-
-    /** The retry queue for {@code delay}: its TTL dead-letters each message back into the work queue. */
-    private String retryQueue(Duration delay) throws IOException {
-        long millis = Math.max(1, delay.toMillis());
-        String queue = options.queue() + ".retry." + millis;
-        if (declaredRetryQueues.add(millis)) {
-            try {
-                republisher.withChannel(ch -> ch.queueDeclare(queue, true, false, false, Map.of(
-                        "x-message-ttl", millis,
-                        "x-dead-letter-exchange", "",
-                        "x-dead-letter-routing-key", options.queue())));
-            } catch (IOException e) {
-                declaredRetryQueues.remove(millis);
-                throw e;
-            }
-        }
-        return queue;
     }
 
     private final class Consumer extends DefaultConsumer {
@@ -577,7 +547,7 @@ public final class Subscriber implements AutoCloseable {
         Map<String, Object> headers = forwardedHeaders(envelope, props);
         headers.put(Headers.RETRY_COUNT, retries + 1);
         headers.put(Headers.ERROR, describe(error));
-        republisher.publish("", retryQueue(delay), props.builder().headers(headers).build(), body);
+        republisher.publish("", queues.retryQueue(delay), props.builder().headers(headers).build(), body);
         channel.basicAck(envelope.getDeliveryTag(), false);
         LOG.debug("Subscriber {}: message {} retry {} in {}", name, props.getMessageId(), retries + 1, delay);
     }

@@ -325,6 +325,54 @@ class SubscriberIT {
     }
 
     @Test
+    void workAndRetryQueuesAreDeclaredToDeadLetterAtLeastOnceAndRetryQueuesToExpire() throws Exception {
+        AtomicInteger deliveries = new AtomicInteger();
+        try (Subscriber s = new Subscriber(env.broker, "shape.x", SubscriptionOptions.queue("shape_q"), "shape")) {
+            s.start((h, body) -> {
+                if (deliveries.incrementAndGet() == 1) {
+                    throw new RetryException("later", Duration.ofMillis(700));
+                }
+            });
+            publisher.send("{}", "shape.x");
+            await().atMost(Duration.ofSeconds(10)).until(() -> deliveries.get() == 2);
+        }
+        String listed = dev.outbox.testing.BrokerFaults.rabbitmqctl("list_queues", "-p", env.vhost.name(),
+                "--no-table-headers", "name", "type", "arguments");
+        assertThat(line(listed, "shape_q")).contains("quorum").contains("at-least-once").contains("reject-publish");
+        assertThat(line(listed, "shape_q.retry.1000")).as("700 ms rounded up to the 1 s step").contains("quorum")
+                .contains("at-least-once").contains("x-expires");
+    }
+
+    @Test
+    void aQueueDeclaredByAnEarlierVersionIsUsedAsItIsRetriesIncluded() throws Exception {
+        // RabbitMQ refuses to redeclare a queue with other arguments (406), which would have stopped every subscriber
+        // of a queue an earlier version declared. They are used as they are, with a WARN saying how to upgrade them.
+        try (com.rabbitmq.client.Connection c = env.connectionFactory().newConnection();
+             com.rabbitmq.client.Channel ch = c.createChannel()) {
+            ch.queueDeclare("legacy_q", true, false, false, Map.of("x-queue-type", "quorum", "x-dead-letter-exchange", "DLX",
+                    "x-delivery-limit", 20));
+            ch.queueDeclare("legacy_q.retry.1000", true, false, false, Map.of("x-message-ttl", 1000L,
+                    "x-dead-letter-exchange", "", "x-dead-letter-routing-key", "legacy_q"));
+        }
+        AtomicInteger deliveries = new AtomicInteger();
+        try (Subscriber s = new Subscriber(env.broker, "legacy.x", SubscriptionOptions.queue("legacy_q"), "legacy")) {
+            s.start((h, body) -> {
+                if (deliveries.incrementAndGet() == 1) {
+                    throw new RetryException();
+                }
+            });
+            assertThat(s.state()).isEqualTo(Subscriber.State.RUNNING);
+            publisher.send("{}", "legacy.x");
+            await().atMost(Duration.ofSeconds(10)).until(() -> deliveries.get() == 2);
+        }
+    }
+
+    private static String line(String listing, String queue) {
+        return java.util.Arrays.stream(listing.split("\n")).filter(l -> l.startsWith(queue + "\t")).findFirst()
+                .orElseThrow(() -> new AssertionError("queue " + queue + " not listed in:\n" + listing));
+    }
+
+    @Test
     void closeLetsTheRunningHandlerFinishAndAcksIt() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         AtomicInteger finished = new AtomicInteger();
