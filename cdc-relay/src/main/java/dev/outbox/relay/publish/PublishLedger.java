@@ -1,7 +1,6 @@
 package dev.outbox.relay.publish;
 
 import dev.outbox.sdk.wire.OutgoingMessage;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -86,8 +85,12 @@ final class PublishLedger {
         static final Settled NONE = new Settled(List.of(), List.of(), List.of(), List.of());
     }
 
-    /** Every message not yet confirmed, plus confirmed ones behind the oldest unconfirmed, in position order. */
-    private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+    /**
+     * Every message not yet confirmed, by position. Confirmed ones leave at once, also those
+     * behind a parked message: only positions count for {@link #confirmedThrough()}, so a
+     * message parked for hours does not keep every later event (and its body) in memory.
+     */
+    private final NavigableMap<Long, Entry> unfinished = new TreeMap<>();
     /** Messages to publish (new, again, parked), by position. */
     private final NavigableMap<Long, Entry> waiting = new TreeMap<>();
     /** Messages published on the current channel and not yet confirmed, by sequence number. */
@@ -100,7 +103,7 @@ final class PublishLedger {
     /** Appends a message of the stream; it gets the next position. */
     Entry add(OutgoingMessage message, long commitMillis) {
         Entry e = new Entry(nextPosition++, message, commitMillis);
-        entries.addLast(e);
+        unfinished.put(e.position, e);
         waiting.put(e.position, e);
         return e;
     }
@@ -205,6 +208,7 @@ final class PublishLedger {
                 returnedCopies = append(returnedCopies, e);
             } else {
                 e.state = State.DONE;
+                unfinished.remove(e.position);
                 confirmed.add(e);
             }
         }
@@ -263,9 +267,12 @@ final class PublishLedger {
     }
 
     private void advance() {
-        while (!entries.isEmpty() && entries.peekFirst().state == State.DONE) {
-            confirmedThrough = entries.pollFirst().position;
-        }
+        confirmedThrough = unfinished.isEmpty() ? nextPosition - 1 : unfinished.firstKey() - 1;
+    }
+
+    /** Messages the ledger still holds: every one not yet confirmed. */
+    int unfinished() {
+        return unfinished.size();
     }
 
     /** Messages sent and not yet confirmed. */
@@ -313,7 +320,7 @@ final class PublishLedger {
      * again from the WAL. Positions go on from where they were.
      */
     void clear() {
-        entries.clear();
+        unfinished.clear();
         waiting.clear();
         outstanding.clear();
         parked = 0;
