@@ -30,6 +30,15 @@ class LauncherIT {
     private static final Pattern HEALTH = Pattern.compile("HEALTHCHECK[^\\n]*\\\\\\n\\s*CMD\\s+(\\[.*])");
     private static final Pattern LAUNCHER_OPTS = Pattern.compile("\\$\\{RELAY_JAVA_OPTS:-([^}]*)}");
 
+    /** The JVM options scripts/relay starts the relay with (the image's are tested to be the same). */
+    static List<String> launcherJvmOptions() throws java.io.IOException {
+        Matcher launcher = LAUNCHER_OPTS.matcher(Files.readString(ROOT.resolve("scripts/relay")));
+        if (!launcher.find()) {
+            throw new AssertionError("scripts/relay names no default JVM options");
+        }
+        return List.of(launcher.group(1).split("\\s+"));
+    }
+
     private static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }

@@ -31,12 +31,20 @@ final class RelayProcess implements AutoCloseable {
     }
 
     static RelayProcess start(Map<String, String> env, String name, String... args) throws IOException {
+        return start(env, name, List.of("-Xmx256m"), args);
+    }
+
+    /** As {@link #start(Map, String, String...)}, the JVM started with {@code jvmOptions}. */
+    static RelayProcess start(Map<String, String> env, String name, List<String> jvmOptions, String... args)
+            throws IOException {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: run ./mvnw package first");
         }
         Path log = Files.createDirectories(Path.of("target", "relay-logs")).resolve(name + ".log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new java.util.ArrayList<>(List.of(java, "-Xmx256m", "-jar", JAR.toString()));
+        List<String> command = new java.util.ArrayList<>(List.of(java));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-jar", JAR.toString()));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)

@@ -49,10 +49,22 @@ public record OutboxEvent(UUID messageId, String routingKey, String payloadJson,
     public static final int MAX_HEADERS_BYTES = 65_536;
     /** Each of aggregate type and id (both together stay under PostgreSQL's limit for their index). */
     public static final int MAX_AGGREGATE_BYTES = 1_000;
+    /**
+     * The payload as JSON text: the relay's heap is sized for payloads up to this, and it is
+     * RabbitMQ 4's default {@code max_message_size}. The table refuses larger ones too (constraint
+     * {@code payload_at_most_16_mib}, which measures PostgreSQL's own rendering of the JSON).
+     */
+    public static final int MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
     public OutboxEvent {
         RoutingKey.validate(routingKey);
         Objects.requireNonNull(payloadJson, "payloadJson");
+        // A char is at most 3 bytes of UTF-8: only a payload of more than a third of the limit needs counting.
+        if (payloadJson.length() > MAX_PAYLOAD_BYTES / 3 && utf8Length(payloadJson) > MAX_PAYLOAD_BYTES) {
+            throw new InvalidEventException("the payload of the event for '" + routingKey + "' is "
+                    + utf8Length(payloadJson) + " bytes of JSON, more than " + MAX_PAYLOAD_BYTES
+                    + " (16 MiB): store large data elsewhere and put a reference in the payload");
+        }
         headers = Collections.unmodifiableMap(new LinkedHashMap<>(validHeaders(headers)));
         long total = 0;
         for (Map.Entry<String, String> h : headers.entrySet()) {
@@ -71,6 +83,24 @@ public record OutboxEvent(UUID messageId, String routingKey, String payloadJson,
             throw new InvalidEventException(what + " of " + utf8(value) + " bytes is longer than " + MAX_AGGREGATE_BYTES
                     + " bytes (starting '" + value.substring(0, 40) + "...')");
         }
+    }
+
+    private static long utf8Length(String s) {
+        long bytes = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c)) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
     }
 
     private static int utf8(String s) {

@@ -103,6 +103,9 @@ class OutboxEventTest {
                 .isInstanceOf(InvalidEventException.class).hasMessageContaining("more than 65536");
         assertThatThrownBy(() -> OutboxEvent.builder("order.created").payload("{}").aggregate("order", "7".repeat(1001)).build())
                 .isInstanceOf(InvalidEventException.class).hasMessageContaining("aggregate id of 1001 bytes");
+        String huge = "{\"s\":\"" + "\u00e9".repeat(OutboxEvent.MAX_PAYLOAD_BYTES / 2) + "\"}";
+        assertThatThrownBy(() -> OutboxEvent.builder("order.created").payload(huge).build())
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("more than 16777216 (16 MiB)");
     }
 
     @Test

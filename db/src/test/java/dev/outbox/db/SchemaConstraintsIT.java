@@ -84,6 +84,15 @@ class SchemaConstraintsIT {
                 .hasMessageContaining("violates check constraint \"aggregate_type_and_id_at_most_1000_bytes\"");
     }
 
+    @Test
+    void payloadsLargerThanTheRelaysHeapIsSizedForAreRefused() {
+        assertThatThrownBy(() -> db.execute("INSERT INTO events (routing_key, payload) VALUES"
+                + " ('order.created', jsonb_build_object('s', repeat('x', 16777216)))"))
+                .hasMessageContaining("violates check constraint \"payload_at_most_16_mib\"");
+        db.execute("INSERT INTO events (routing_key, payload) VALUES ('order.created', jsonb_build_object('s', repeat('x', 16777200)))");
+        db.execute("DELETE FROM events");  // the others count on an empty table
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"'[1]'", "'123'", "'{\"n\": 1}'", "'{\"a\": {\"b\": \"c\"}}'"})
     void headersThatAreNotAnObjectOfStringsAreRefused(String headers) {

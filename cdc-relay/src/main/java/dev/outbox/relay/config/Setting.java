@@ -26,9 +26,13 @@ public enum Setting {
     MAX_BATCH_SIZE("RELAY_MAX_BATCH_SIZE", "1024", "Most events Debezium hands over in one batch."),
     MAX_QUEUE_SIZE("RELAY_MAX_QUEUE_SIZE", "2048", "Events Debezium buffers between the WAL reader and the publisher."
             + " Two batches are enough to keep the publisher busy; more only keeps events alive through more young collections."),
+    MAX_QUEUE_BYTES("RELAY_MAX_QUEUE_BYTES", "16777216",
+            "Most bytes of events (as Debezium estimates them) buffered between the WAL reader and the publisher; one larger event still passes, alone. With RELAY_CONFIRM_WINDOW_BYTES, what keeps large payloads within the heap."),
     POLL_INTERVAL_MS("RELAY_POLL_INTERVAL_MS", "2",
             "How often Debezium polls the WAL while no change arrives. Events are handed over as soon as they are read; a batch holds what arrived while the previous one was published."),
     CONFIRM_WINDOW("RELAY_CONFIRM_WINDOW", "1024", "Most published messages awaiting a broker confirm at once."),
+    CONFIRM_WINDOW_BYTES("RELAY_CONFIRM_WINDOW_BYTES", "16777216",
+            "Most body bytes awaiting a broker confirm at once; one larger message still goes, alone."),
     CONFIRM_TIMEOUT_MS("RELAY_CONFIRM_TIMEOUT_MS", "30000",
             "How long to wait for confirms before the unconfirmed messages are published again."),
     OFFSET_FLUSH_INTERVAL_MS("RELAY_OFFSET_FLUSH_INTERVAL_MS", "100",

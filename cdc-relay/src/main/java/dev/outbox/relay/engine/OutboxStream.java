@@ -103,6 +103,8 @@ public final class OutboxStream implements AutoCloseable {
         p.setProperty("createdat.type", CreatedAtConverter.class.getName());
         p.setProperty("max.batch.size", Integer.toString(config.maxBatchSize()));
         p.setProperty("max.queue.size", Integer.toString(config.maxQueueSize()));
+        // A count alone would let max.queue.size events of the largest payload the table takes fill the heap.
+        p.setProperty("max.queue.size.in.bytes", Integer.toString(config.maxQueueBytes()));
         p.setProperty("poll.interval.ms", Long.toString(config.pollInterval().toMillis()));
         if (!config.heartbeatInterval().isZero()) {
             p.setProperty("heartbeat.interval.ms", Long.toString(config.heartbeatInterval().toMillis()));

@@ -299,7 +299,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
                     continue;
                 }
                 int room = (probing() ? 1 : config.confirmWindow()) - ledger.outstanding();
-                out = room > 0 ? ledger.sendable(System.currentTimeMillis(), room) : List.of();
+                long byteRoom = config.confirmWindowBytes() - ledger.outstandingBytes();
+                out = room > 0 ? ledger.sendable(System.currentTimeMillis(), room, byteRoom) : List.of();
             }
             if (!out.isEmpty() && !send(ch, number, out)) {
                 pause(backoffMillis(attempt++));

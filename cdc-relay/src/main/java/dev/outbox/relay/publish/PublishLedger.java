@@ -99,6 +99,8 @@ final class PublishLedger {
     private long nextPosition;
     private long confirmedThrough = -1;
     private int parked;
+    /** Body bytes of the messages in {@link #outstanding}. */
+    private long outstandingBytes;
 
     /** Appends a message of the stream; it gets the next position. */
     Entry add(OutgoingMessage message, long commitMillis) {
@@ -128,10 +130,24 @@ final class PublishLedger {
      * over, skipping every routing key that has an earlier message still waiting.
      */
     List<Entry> sendable(long nowMillis, int room) {
+        return sendable(nowMillis, room, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #sendable(long, int)}, also at most {@code byteRoom} bytes of bodies; when
+     * nothing is outstanding, the first message goes whatever its size, so a large one is never
+     * stuck.
+     */
+    List<Entry> sendable(long nowMillis, int room, long byteRoom) {
         List<Entry> out = new ArrayList<>(Math.min(room, waiting.size()));
         Set<String> heldBack = null;
+        long bytes = 0;
         for (Entry e : waiting.values()) {
             if (out.size() >= room) {
+                break;
+            }
+            long size = e.message.body().length;
+            if (bytes + size > byteRoom && !(out.isEmpty() && outstanding.isEmpty())) {
                 break;
             }
             String key = e.message.routingKey();
@@ -146,6 +162,7 @@ final class PublishLedger {
                 continue;
             }
             out.add(e);
+            bytes += size;
         }
         return out;
     }
@@ -162,6 +179,7 @@ final class PublishLedger {
         e.sentAtNanos = nowNanos;
         e.returned = false;
         outstanding.put(sequence, e);
+        outstandingBytes += e.message.body().length;
     }
 
     /** RabbitMQ returned the message {@code messageId} sent on {@code onChannel}: it had no route. */
@@ -195,6 +213,7 @@ final class PublishLedger {
         List<Entry> unrouted = List.of();
         List<Entry> returnedCopies = List.of();
         for (Entry e : done.values()) {
+            outstandingBytes -= e.message.body().length;
             if (!ack) {
                 toWaiting(e, nowMillis + backoff.applyAsLong(e.nacks++));
                 nacked = append(nacked, e);
@@ -238,6 +257,7 @@ final class PublishLedger {
             toWaiting(e, 0);
         }
         outstanding.clear();
+        outstandingBytes = 0;
         return again;
     }
 
@@ -253,6 +273,7 @@ final class PublishLedger {
         e.error = error;
         if (e.state == State.SENT) {
             outstanding.remove(e.sequence);
+            outstandingBytes -= e.message.body().length;
             toWaiting(e, 0);
         }
     }
@@ -273,6 +294,11 @@ final class PublishLedger {
     /** Messages the ledger still holds: every one not yet confirmed. */
     int unfinished() {
         return unfinished.size();
+    }
+
+    /** Body bytes of the messages sent and not yet confirmed. */
+    long outstandingBytes() {
+        return outstandingBytes;
     }
 
     /** Messages sent and not yet confirmed. */
@@ -323,6 +349,7 @@ final class PublishLedger {
         unfinished.clear();
         waiting.clear();
         outstanding.clear();
+        outstandingBytes = 0;
         parked = 0;
         channel++;
         confirmedThrough = nextPosition - 1;

@@ -49,4 +49,22 @@ class PublishLedgerTest {
         assertThat(ledger.confirmedThrough()).isEqualTo(1);
         assertThat(ledger.unfinished()).isZero();
     }
+
+    @Test
+    void theWindowCountsBytesAndALargeMessageStillGoesAlone() {
+        PublishLedger ledger = new PublishLedger();
+        for (long id = 0; id < 3; id++) {
+            ledger.add(message(id, "k" + id + ".x"), 0);   // 1 KiB bodies
+        }
+        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 100)).as("larger than the room, but nothing is out")
+                .hasSize(1);
+        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 2_500)).hasSize(2);
+        PublishLedger.Entry first = ledger.sendable(System.currentTimeMillis(), 1).get(0);
+        ledger.sent(first, 1, System.nanoTime());
+        assertThat(ledger.outstandingBytes()).isEqualTo(1024);
+        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 2_048 - ledger.outstandingBytes())).hasSize(1);
+        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 100)).as("something is out: wait for it").isEmpty();
+        ledger.confirm(ledger.channel(), 1, false, true, System.currentTimeMillis(), n -> 0L);
+        assertThat(ledger.outstandingBytes()).isZero();
+    }
 }
