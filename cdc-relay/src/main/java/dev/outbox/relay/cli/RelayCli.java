@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code java -jar cdc-relay.jar [run|migrate|reset-offsets]}. Configuration comes from the
- * environment (see the README). Exit codes: 0 done, 1 unexpected failure, 2 invalid
+ * environment (docs/operating.md). Exit codes: 0 done, 1 unexpected failure, 2 invalid
  * configuration, 3 the environment needs a change (the message says which).
  */
 @Command(name = "cdc-relay", mixinStandardHelpOptions = true, version = "cdc-relay 0.1.0",
@@ -79,7 +79,7 @@ public final class RelayCli implements Callable<Integer> {
             Relay relay = new Relay(config);
             Logger log = LoggerFactory.getLogger(Relay.class);
             for (String unknown : RelayConfig.unknownVariables(System.getenv())) {
-                log.warn("{} is set but no setting reads it (a typo?); the README's configuration table lists them", unknown);
+                log.warn("{} is set but no setting reads it (a typo?); docs/operating.md's configuration table lists them", unknown);
             }
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (mainExitCode != null) {

@@ -2,7 +2,7 @@ package dev.outbox.relay.config;
 
 /**
  * Every environment variable the relay reads: name, default and meaning, declared once.
- * The README's configuration table is checked against this list by a test.
+ * The configuration table of docs/operating.md is checked against this list by a test.
  */
 public enum Setting {
     DB_URL("RELAY_DB_URL", "jdbc:postgresql://localhost:5432/postgres",

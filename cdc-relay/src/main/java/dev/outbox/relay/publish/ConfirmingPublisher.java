@@ -651,7 +651,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 throw new StartupCheckException("RabbitMQ at " + endpoint + " refused the relay's user: "
                         + BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
                         + " event exchanges, unrouted, DLX and dead_letters, and read permission on unrouted, DLX and"
-                        + " dead_letters (see the README's RabbitMQ permissions).", e);
+                        + " dead_letters (see docs/operating.md, RabbitMQ permissions).", e);
             }
             throw e;
         }

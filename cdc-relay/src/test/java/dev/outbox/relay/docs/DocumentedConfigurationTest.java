@@ -16,7 +16,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** The README's configuration table and docker-compose.yml agree with the settings the relay declares. */
+/** The configuration table of docs/operating.md and docker-compose.yml agree with the settings the relay declares. */
 class DocumentedConfigurationTest {
 
     private static final Path ROOT = Path.of("..");
@@ -27,12 +27,12 @@ class DocumentedConfigurationTest {
     }
 
     @Test
-    void readmeTableListsEverySettingWithItsDefaultAndMeaning() throws Exception {
-        List<String> documented = Files.readAllLines(ROOT.resolve("README.md")).stream()
+    void operatingGuideTableListsEverySettingWithItsDefaultAndMeaning() throws Exception {
+        List<String> documented = Files.readAllLines(ROOT.resolve("docs/operating.md")).stream()
                 .filter(l -> l.startsWith("| `RELAY_")).toList();
         List<String> declared = Arrays.stream(Setting.values()).map(DocumentedConfigurationTest::row).toList();
         assertThat(documented)
-                .as("README configuration table; expected rows:%n%s", String.join("\n", declared))
+                .as("docs/operating.md configuration table; expected rows:%n%s", String.join("\n", declared))
                 .containsExactlyElementsOf(declared);
     }
 

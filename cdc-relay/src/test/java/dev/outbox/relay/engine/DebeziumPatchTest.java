@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The relay replaces some Debezium and Kafka classes with patched copies (see each class's
- * header and the README's Development section): ChangeEventQueue, whose poll() returns what it
+ * header and docs/operating.md's Development section): ChangeEventQueue, whose poll() returns what it
  * holds at once; CommonEventMeter, which formats the LastEvent metric when it is read;
  * DateTimeFormat, which reads PostgreSQL's timestamptz text by hand; SourceInfo, which writes
  * source.sequence without Jackson; PgOutputMessageDecoder, which decodes column text with
