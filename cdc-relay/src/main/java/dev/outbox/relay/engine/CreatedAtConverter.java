@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Hands the {@code events.created_at} column to the relay as microseconds since the epoch
  * instead of Debezium's ISO text. Debezium formats every {@code timestamptz} as text and the
- * relay parsed it back into an {@code Instant}: about 9% of the relay's CPU in a drain (JFR).
+ * relay parsed it back into an {@code Instant} (docs/decisions/003-created-at-converter.md).
  *
  * <p>Values out of the range of a {@code long} of microseconds ({@code 'infinity'}, which
  * the table's {@code created_at_must_be_finite} constraint keeps out of new rows) become

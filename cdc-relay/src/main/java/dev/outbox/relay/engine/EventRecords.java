@@ -79,7 +79,7 @@ public final class EventRecords {
 
     /**
      * The row's headers object as a map. Read token by token rather than as a tree: this runs
-     * for every event, and the tree was 12% of the publishing thread in a drain (JFR).
+     * for every event, and the tree was a large part of the publishing thread in a drain (docs/decisions/002-per-event-patches.md).
      */
     static Map<String, String> headers(String json) {
         if (json == null || json.isEmpty() || "{}".equals(json)) {

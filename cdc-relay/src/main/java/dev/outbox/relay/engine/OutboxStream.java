@@ -114,9 +114,9 @@ public final class OutboxStream implements AutoCloseable {
                     "SELECT pg_logical_emit_message(false, 'cdc-relay-heartbeat', now()::text)");
         }
         // Offsets in PostgreSQL, stored when a batch is finished and RELAY_OFFSET_FLUSH_INTERVAL_MS
-        // (100 ms by default) has passed since the last time, and at a clean stop. Per batch, Debezium's
-        // own bookkeeping of a commit (offsets serialised, then read back to acknowledge the LSN) was
-        // most of the relay's CPU at 1,000 events/s; a crash now replays up to that interval more.
+        // (100 ms by default) has passed since the last time, and at a clean stop: per batch, Debezium's
+        // own bookkeeping of a commit cost more than the events at low rates; a crash replays up to
+        // that interval more (docs/decisions/005-offset-flush-interval.md).
         p.setProperty("offset.storage", PostgresOffsetStore.class.getName());
         p.setProperty(PostgresOffsetStore.TARGET_PROPERTY, offsetTarget);
         p.setProperty("offset.flush.interval.ms", Long.toString(config.offsetFlushInterval().toMillis()));

@@ -139,7 +139,7 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     /**
      * Answers from memory at once. Debezium reads offsets from its engine thread while it polls
      * (BaseSourceTask.getPreviousOffsets); through the executor, as MemoryOffsetBackingStore
-     * does, that read queued behind a JDBC write (up to 78 ms seen at 3,000 events/s).
+     * does, that read queued behind a JDBC write (docs/decisions/006-offset-store-thread.md).
      */
     @Override
     public Future<Map<ByteBuffer, ByteBuffer>> get(Collection<ByteBuffer> keys) {

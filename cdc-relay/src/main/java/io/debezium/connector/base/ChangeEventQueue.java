@@ -294,7 +294,7 @@ public class ChangeEventQueue<T extends Sizeable> implements ChangeEventQueueMet
             // cdc-relay patch: the wait runs on System.nanoTime(). Debezium's Timer counts whole
             // milliseconds, so for the last millisecond of every window remaining() is 0 while
             // expired() is still false and this loop spun without waiting: about 1 ms of busy CPU
-            // per poll interval (17% of a core while idle at 5 ms, 48% at 1 ms, measured).
+            // per poll interval (docs/decisions/001-patched-change-event-queue.md).
             final long deadline = System.nanoTime() + idleWait(pollInterval).toNanos();
             try {
                 this.lock.lock();
@@ -334,7 +334,7 @@ public class ChangeEventQueue<T extends Sizeable> implements ChangeEventQueueMet
      * cdc-relay patch: how long poll() waits for a first record (was: the poll interval). The
      * first record wakes it (doEnqueue), so this wait adds no latency; it only bounds how often
      * an idle engine wakes up to find nothing. At the relay's 2 ms poll interval that was 500
-     * wake-ups a second, 3% of a core while idle (measured). A wait of at least 100 ms keeps a
+     * wake-ups a second (docs/decisions/001-patched-change-event-queue.md). A wait of at least 100 ms keeps a
      * stop or a producer error seen within 100 ms, and at most RETURN_CONTROL_INTERVAL as before.
      */
     static Duration idleWait(Duration pollInterval) {

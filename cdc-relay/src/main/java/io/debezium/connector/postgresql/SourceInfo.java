@@ -5,7 +5,7 @@
  *
  * cdc-relay: a copy of debezium-connector-postgres 3.6.1.Final's SourceInfo with one change, in
  * sequence() (marked "cdc-relay patch"). Debezium wrote the two LSNs of every event's
- * source.sequence with Jackson: 6.5% of the WAL-reading thread in a drain (JFR). They are
+ * source.sequence with Jackson (docs/decisions/002-per-event-patches.md). They are
  * decimal digits or null, which need no escaping, so the same JSON is now written directly
  * (DebeziumPatchTest compares it with Jackson's). The relay's jar ships this class instead of
  * Debezium's (the shade filter in cdc-relay/pom.xml); DebeziumPatchTest fails when the Debezium

@@ -6,7 +6,7 @@
  * cdc-relay: a copy of debezium-connector-common 3.6.1.Final's CommonEventMeter with one change,
  * in onEvent() and getLastEvent() (marked "cdc-relay patch"). Debezium formats a summary of every
  * event for the LastEvent metric as it streams; that formatting builds a new Jackson ObjectMapper
- * per event and took about 14% of the relay's CPU in a drain (JFR). Here the event is kept and
+ * per event (docs/decisions/002-per-event-patches.md). Here the event is kept and
  * formatted only when the metric is read. The relay's jar ships this class instead of Debezium's
  * (see the shade filter in cdc-relay/pom.xml); DebeziumPatchTest fails when the Debezium version
  * changes, so the patch is checked against the new source before it is kept.

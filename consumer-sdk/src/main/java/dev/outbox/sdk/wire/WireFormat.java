@@ -54,7 +54,7 @@ public final class WireFormat {
     /**
      * ISO-8601 text of an instant, as in the {@code created-at} header: exactly what
      * {@link DateTimeFormatter#ISO_INSTANT} writes. Years 1 to 9999 are written by hand, because
-     * this runs for every message and the formatter was 9% of the relay's publishing thread.
+     * this runs for every message (docs/decisions/002-per-event-patches.md).
      */
     public static String isoInstant(Instant instant) {
         long seconds = instant.getEpochSecond();

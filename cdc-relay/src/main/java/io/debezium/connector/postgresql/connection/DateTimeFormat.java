@@ -5,9 +5,9 @@
  *
  * cdc-relay: a copy of debezium-connector-postgres 3.6.1.Final's DateTimeFormat with one change,
  * in timestampWithTimeZoneToOffsetDateTime() (marked "cdc-relay patch"). pgoutput sends every
- * timestamptz as text, and Debezium parsed it with a DateTimeFormatter of optional parts: 18% of
- * the WAL-reading thread and 10% of what the relay allocated in a drain (JFR), for the one
- * created_at of every event. Here the text PostgreSQL writes ("2026-11-28 12:45:41.594069+00")
+ * timestamptz as text, and Debezium parsed it with a DateTimeFormatter of optional parts, a
+ * large part of the WAL-reading thread for the one created_at of every event
+ * (docs/decisions/002-per-event-patches.md). Here the text PostgreSQL writes ("2026-11-28 12:45:41.594069+00")
  * is read by hand; anything else (BC dates, years past 9999, unreadable text) goes the way
  * Debezium's own code goes, so results and errors are unchanged (DebeziumPatchTest compares the
  * two). The relay's jar ships this class instead of Debezium's (the shade filter in

@@ -17,8 +17,8 @@
  * cdc-relay: a copy of Kafka connect-api 4.3.0's ConnectSchema with one change, in
  * validateValue(String, Schema, Object) (marked "cdc-relay patch"). Struct.put calls it for every
  * field of every record Debezium builds, and it built the text naming the field ("field: \"id\"")
- * before checking anything, although only an error uses it: 13% of what the relay allocated in a
- * drain (JFR). Here a value that passes is checked without it; anything else goes Kafka's own way,
+ * before checking anything, although only an error uses it: a large part of what the relay
+ * allocated in a drain (docs/decisions/002-per-event-patches.md). Here a value that passes is checked without it; anything else goes Kafka's own way,
  * with the same exceptions and messages. The relay's jar ships this class instead of Kafka's (the
  * shade filter in cdc-relay/pom.xml); DebeziumPatchTest fails when the connect-api version changes.
  */

@@ -8,7 +8,7 @@
  * every column value became StandardCharsets.UTF_8, the same charset. The JDK caches the last
  * two charset names looked up in two static fields shared by all threads; amqp-client looks up
  * "utf-8" for every string it writes on the publishing thread, so the two names kept swapping
- * places from two cores: Charset.lookup2 was 10% of the publishing thread in a drain (JFR). The
+ * places from two cores (docs/decisions/002-per-event-patches.md). The
  * relay's jar ships this class instead of Debezium's (the shade filter in cdc-relay/pom.xml);
  * DebeziumPatchTest fails when the Debezium version changes.
  */
