@@ -1,9 +1,12 @@
 package dev.outbox.relay.engine;
 
+
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.outbox.sdk.Headers;
 import dev.outbox.sdk.wire.OutgoingMessage;
+import io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -41,11 +44,20 @@ public final class EventRecords {
         }
         long id = row.getInt64("id");
         String payload = row.getString("payload");
+        String headersJson = row.getString("headers");
+        int oversize = Math.max(PgOutputMessageDecoder.oversizeLength(payload), PgOutputMessageDecoder.oversizeLength(headersJson));
+        if (oversize >= 0) {
+            // Not read (see PgOutputMessageDecoder.OVERSIZE_BYTES): an empty body and the size it had, which the
+            // publisher sets aside as relay_error; no row has an empty payload, so nothing else looks like this.
+            return new OutgoingMessage(row.getString("message_id"), row.getString("routing_key"), new byte[0],
+                    Map.of(Headers.BODY_OMITTED_BYTES, Integer.toString(oversize)), id, row.getString("aggregate_type"),
+                    row.getString("aggregate_id"), createdAt(row, record));
+        }
         return new OutgoingMessage(
                 row.getString("message_id"),
                 row.getString("routing_key"),
                 payload.getBytes(StandardCharsets.UTF_8),
-                headers(row.getString("headers")),
+                headers(headersJson),
                 id,
                 row.getString("aggregate_type"),
                 row.getString("aggregate_id"),

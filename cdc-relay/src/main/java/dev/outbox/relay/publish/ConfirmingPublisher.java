@@ -428,6 +428,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
     /** Why {@code m} can never be published as it is, or {@code null}; declares its exchange on the way. */
     private String screen(OutgoingMessage m, AMQP.BasicProperties props) throws IOException {
         int length = m.body().length;
+        if (length == 0 && m.headers().containsKey(Headers.BODY_OMITTED_BYTES)) {
+            return "a column of " + m.headers().get(Headers.BODY_OMITTED_BYTES) + " bytes, more than the 16 MiB the relay"
+                    + " reads (a row written before the constraint payload_at_most_16_mib, or past it dropped)";
+        }
         if (length > config.maxMessageBytes()) {
             return "body of " + length + " bytes is larger than " + Setting.MAX_MESSAGE_BYTES.variable() + "="
                     + config.maxMessageBytes();

@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * holds at once; CommonEventMeter, which formats the LastEvent metric when it is read;
  * DateTimeFormat, which reads PostgreSQL's timestamptz text by hand; SourceInfo, which writes
  * source.sequence without Jackson; PgOutputMessageDecoder, which decodes column text with
- * StandardCharsets.UTF_8 instead of looking the charset up by name; and Kafka's ConnectSchema, which words a validation error
+ * StandardCharsets.UTF_8 instead of looking the charset up by name and skips a value over 16 MiB
+ * (EventRecordsTest, LargePayloadsIT); and Kafka's ConnectSchema, which words a validation error
  * only when there is one. These tests keep the copies honest: they are the classes the relay
  * loads, taken from the versions the build uses. Each patch's behaviour is pinned by its own
  * test beside the class's package (DateTimeFormatPatchTest, SourceInfoPatchTest,

@@ -33,4 +33,16 @@ class EventRecordsTest {
     void emptyOrUnreadableHeadersGiveNoHeadersRatherThanStoppingTheStream(String json) {
         assertThat(EventRecords.headers(json)).isEmpty();
     }
+
+    @Test
+    void theOversizeMarkerReadsBackAndNoJsonbTextCanBeIt() {
+        String marker = io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeMarker(60_000_009);
+        assertThat(io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeLength(marker))
+                .isEqualTo(60_000_009);
+        // PostgreSQL's jsonb refuses \u0000, so a payload it hands over never carries the marker's key.
+        assertThat(marker).contains("\\u0000");
+        assertThat(io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeLength(
+                "{\"outbox-relay-oversize\": 5}")).isEqualTo(-1);
+        assertThat(io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeLength(null)).isEqualTo(-1);
+    }
 }

@@ -3,8 +3,12 @@
  *
  * Licensed under the Apache Software License version 2.0, available at http://www.apache.org/licenses/LICENSE-2.0
  *
- * cdc-relay: a copy of debezium-connector-postgres 3.6.1.Final's PgOutputMessageDecoder with one
- * change, in readColumnValueAsString() (marked "cdc-relay patch"): Charset.forName("UTF-8") for
+ * cdc-relay: a copy of debezium-connector-postgres 3.6.1.Final's PgOutputMessageDecoder with two
+ * changes, in readColumnValueAsString() (marked "cdc-relay patch"). A column value longer than
+ * OVERSIZE_BYTES is not copied and decoded (two more copies of it could exhaust the relay's
+ * heap, on every start, at the same row): it reads as the JSON object {@link #oversizeMarker},
+ * which no jsonb value can equal, and the relay sets the event aside as relay_error
+ * (docs/decisions/010-byte-bounded-buffers.md). And Charset.forName("UTF-8") for
  * every column value became StandardCharsets.UTF_8, the same charset. The JDK caches the last
  * two charset names looked up in two static fields shared by all threads; amqp-client looks up
  * "utf-8" for every string it writes on the publishing thread, so the two names kept swapping
@@ -749,9 +753,41 @@ public class PgOutputMessageDecoder extends AbstractMessageDecoder {
      */
     private static String readColumnValueAsString(ByteBuffer buffer) {
         int length = buffer.getInt();
+        if (length > OVERSIZE_BYTES) {  // cdc-relay patch: skipped, not decoded
+            buffer.position(buffer.position() + length);
+            return oversizeMarker(length);
+        }
         byte[] value = new byte[length];
         buffer.get(value, 0, length);
         return new String(value, StandardCharsets.UTF_8);  // cdc-relay patch: was Charset.forName("UTF-8")
+    }
+
+    /**
+     * cdc-relay patch: the longest column value decoded, 16 MiB, what the events table allows
+     * for its payload (constraint payload_at_most_16_mib); only a row written before that
+     * constraint, or past it dropped, has a longer one.
+     */
+    public static final int OVERSIZE_BYTES = 16 * 1024 * 1024;
+
+    /**
+     * cdc-relay patch: what an oversize column value reads as. A JSON object whose key holds an
+     * escaped NUL, which PostgreSQL's jsonb cannot store, so no row's value can equal it.
+     */
+    public static String oversizeMarker(int length) {
+        return "{\"\\u0000outbox-relay-oversize\": " + length + "}";
+    }
+
+    /** cdc-relay patch: the length {@code value} stood for when it is {@link #oversizeMarker}, else -1. */
+    public static int oversizeLength(String value) {
+        String prefix = "{\"\\u0000outbox-relay-oversize\": ";
+        if (value == null || !value.startsWith(prefix) || !value.endsWith("}")) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(value.substring(prefix.length(), value.length() - 1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /**
