@@ -4,7 +4,7 @@ import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.OutboxStream;
 import dev.outbox.relay.engine.SlotMonitor;
-import dev.outbox.relay.engine.StartupCheckException;
+import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.engine.StartupChecks;
 import dev.outbox.relay.http.HealthServer;
 import dev.outbox.relay.metrics.RelayMetrics;
@@ -47,7 +47,7 @@ public final class Relay {
 
     /**
      * Runs until {@link #stop()} (returns normally) or a permanent failure (throws
-     * {@link StartupCheckException}).
+     * {@link EnvironmentException}).
      */
     public void run() throws IOException, InterruptedException {
         LOG.info("cdc-relay starting: {}", config.describe());
@@ -112,7 +112,7 @@ public final class Relay {
             }
             String reason = rootMessage(failure);
             for (Throwable t = failure; t != null; t = t.getCause()) {
-                if (t instanceof StartupCheckException permanent) {
+                if (t instanceof EnvironmentException permanent) {
                     throw permanent;
                 }
                 if (t instanceof LinkageError broken) {
@@ -178,7 +178,7 @@ public final class Relay {
         }
     }
 
-    /** Start-up checks and migrations; permanent problems throw {@link StartupCheckException}. */
+    /** Start-up checks and migrations; permanent problems throw {@link EnvironmentException}. */
     private void prepareDatabase() throws SQLException {
         StartupChecks checks = new StartupChecks(config, database);
         try (Connection c = checks.connect()) {

@@ -4,7 +4,7 @@ import dev.outbox.relay.Relay;
 import dev.outbox.relay.config.ConfigException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.engine.Database;
-import dev.outbox.relay.engine.StartupCheckException;
+import dev.outbox.relay.config.EnvironmentException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.util.concurrent.Callable;
@@ -53,7 +53,7 @@ public final class RelayCli implements Callable<Integer> {
                 System.err.println("cdc-relay: invalid configuration: " + e.getMessage());
                 return CONFIG_ERROR;
             }
-            if (e instanceof StartupCheckException) {
+            if (e instanceof EnvironmentException) {
                 LoggerFactory.getLogger(RelayCli.class).error("{}", e.getMessage());
                 System.err.println("cdc-relay: cannot start: " + e.getMessage());
                 return ENVIRONMENT_ERROR;

@@ -1,5 +1,6 @@
 package dev.outbox.relay.engine;
 
+import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
 import java.sql.Connection;
@@ -24,26 +25,26 @@ public final class StartupChecks {
         this.database = database;
     }
 
-    /** Connects, or throws {@link StartupCheckException} for wrong credentials and unknown databases; other failures are transient. */
+    /** Connects, or throws {@link EnvironmentException} for wrong credentials and unknown databases; other failures are transient. */
     public Connection connect() throws SQLException {
         try {
             return database.open();
         } catch (SQLException e) {
             String state = e.getSQLState() == null ? "" : e.getSQLState();
             if (state.equals("28P01") || state.equals("28000")) {
-                throw new StartupCheckException("PostgreSQL refused the login of " + Setting.DB_USER.variable()
+                throw new EnvironmentException("PostgreSQL refused the login of " + Setting.DB_USER.variable()
                         + "=" + config.dbUser() + " at " + config.dbEndpoint() + " (" + firstLine(e) + "). Check "
                         + Setting.DB_USER.variable() + " and " + Setting.DB_PASSWORD.variable()
                         + " (or its _FILE); the relay does not retry wrong credentials.", e);
             }
             if (isTlsRejection(e)) {
-                throw new StartupCheckException("PostgreSQL at " + config.dbEndpoint() + " presented a TLS certificate the relay"
+                throw new EnvironmentException("PostgreSQL at " + config.dbEndpoint() + " presented a TLS certificate the relay"
                         + " rejects (" + firstLine(e) + "). With sslmode=verify-ca or verify-full, point sslrootcert in "
                         + Setting.DB_URL.variable() + " at the CA that signed the server's certificate, and use a host name"
                         + " the certificate names.", e);
             }
             if (state.equals("3D000")) {
-                throw new StartupCheckException("The database in " + Setting.DB_URL.variable() + "=" + config.dbEndpoint()
+                throw new EnvironmentException("The database in " + Setting.DB_URL.variable() + "=" + config.dbEndpoint()
                         + " does not exist (" + firstLine(e) + ").", e);
             }
             throw e;
@@ -64,13 +65,13 @@ public final class StartupChecks {
     public void checkServer(Connection c) throws SQLException {
         String walLevel = single(c, "SHOW wal_level");
         if (!"logical".equals(walLevel)) {
-            throw new StartupCheckException("PostgreSQL at " + config.dbEndpoint() + " has wal_level=" + walLevel
+            throw new EnvironmentException("PostgreSQL at " + config.dbEndpoint() + " has wal_level=" + walLevel
                     + "; logical decoding needs wal_level=logical. Run: ALTER SYSTEM SET wal_level = logical;"
                     + " then restart PostgreSQL (scripts/local-services does both on a development machine).");
         }
         String canReplicate = single(c, "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user");
         if (!"true".equals(canReplicate)) {
-            throw new StartupCheckException("Role " + config.dbUser() + " may not stream the WAL: it lacks the"
+            throw new EnvironmentException("Role " + config.dbUser() + " may not stream the WAL: it lacks the"
                     + " REPLICATION attribute. Run as a superuser: ALTER ROLE " + config.dbUser() + " REPLICATION;"
                     + " (db/roles.sql creates a least-privilege relay role).");
         }
@@ -80,7 +81,7 @@ public final class StartupChecks {
     public void checkTable(Connection c) throws SQLException {
         String table = config.dbSchema() + ".events";
         if (single(c, "SELECT to_regclass('" + table + "')::text") == null) {
-            throw new StartupCheckException("Table " + table + " does not exist in " + config.dbEndpoint()
+            throw new EnvironmentException("Table " + table + " does not exist in " + config.dbEndpoint()
                     + ". Apply the schema: java -jar cdc-relay.jar migrate (or leave "
                     + Setting.MIGRATE.variable() + "=true so that run applies it).");
         }
@@ -105,7 +106,7 @@ public final class StartupChecks {
             try (ResultSet rs = ps.executeQuery()) {
                 slotExists = rs.next();
                 if (slotExists && !"pgoutput".equals(rs.getString(1))) {
-                    throw new StartupCheckException("Replication slot " + config.slot() + " uses plugin "
+                    throw new EnvironmentException("Replication slot " + config.slot() + " uses plugin "
                             + rs.getString(1) + ", not pgoutput. Choose another " + Setting.SLOT.variable()
                             + " or drop that slot.");
                 }
@@ -143,7 +144,7 @@ public final class StartupChecks {
                 + (updatedAt == null ? "<when the relay last streamed>" : updatedAt) + "' to send again every event written"
                 + " since then (consumers deduplicate by message id).";
         if (lost) {
-            throw new StartupCheckException("Replication slot " + config.slot() + " was invalidated by PostgreSQL"
+            throw new EnvironmentException("Replication slot " + config.slot() + " was invalidated by PostgreSQL"
                     + " (wal_status = lost): it removed WAL the slot still needed, past max_slot_wal_keep_size"
                     + (updatedAt == null ? "" : "; the relay streamed from it until " + updatedAt + " (offset " + lastOffset + ")")
                     + "." + recovery + " Raise max_slot_wal_keep_size (or -1) so a stopped relay keeps its slot.");
@@ -152,14 +153,14 @@ public final class StartupChecks {
             return;  // first start: Debezium creates the slot and snapshots the events table
         }
         if (!slotExists) {
-            throw new StartupCheckException("Replication slot " + config.slot() + " is gone, but the relay streamed"
+            throw new EnvironmentException("Replication slot " + config.slot() + " is gone, but the relay streamed"
                     + " from it until " + updatedAt + " (offset " + lastOffset + ")." + recovery);
         }
         long stored = storedPosition(lastOffset);
         // The relay stores its offset before it confirms that position to the slot, so a slot of its
         // own never confirms more than was stored; one that does was made anew (or moved by someone else).
         if (stored >= 0 && slotConfirmed > stored) {
-            throw new StartupCheckException("Replication slot " + config.slot() + " confirms WAL position "
+            throw new EnvironmentException("Replication slot " + config.slot() + " confirms WAL position "
                     + lsn(slotConfirmed) + ", past the last position the relay stored (" + lsn(stored) + ", at "
                     + updatedAt + "): the slot was dropped and created again, or another client advanced it, so the WAL"
                     + " in between was never relayed." + recovery);

@@ -7,7 +7,7 @@ import dev.outbox.sdk.wire.BrokerTls;
 import com.rabbitmq.client.PossibleAuthenticationFailureException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
-import dev.outbox.relay.engine.StartupCheckException;
+import dev.outbox.relay.config.EnvironmentException;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
@@ -29,7 +29,7 @@ public final class BrokerConnector {
         try {
             BrokerTls.configure(factory, config.rabbitUri().reveal(), config.rabbitCaFile());
         } catch (Exception e) {
-            throw new StartupCheckException(Setting.RABBITMQ_URI.variable() + " is not usable: " + e.getClass().getSimpleName());
+            throw new EnvironmentException(Setting.RABBITMQ_URI.variable() + " is not usable: " + e.getClass().getSimpleName());
         }
         factory.setAutomaticRecoveryEnabled(false);
         factory.setTopologyRecoveryEnabled(false);
@@ -43,21 +43,21 @@ public final class BrokerConnector {
     }
 
     /**
-     * A new connection named {@code name}. Wrong credentials are a {@link StartupCheckException}
+     * A new connection named {@code name}. Wrong credentials are a {@link EnvironmentException}
      * (permanent); everything else is an {@link IOException} the caller may retry.
      */
     public Connection connect(String name) throws IOException {
         try {
             return factory.newConnection(addresses, config.appId() + "-" + name);
         } catch (PossibleAuthenticationFailureException e) {
-            throw new StartupCheckException("RabbitMQ at " + config.rabbitEndpoint() + " refused the credentials in "
+            throw new EnvironmentException("RabbitMQ at " + config.rabbitEndpoint() + " refused the credentials in "
                     + Setting.RABBITMQ_URI.variable() + " (" + e.getClass().getSimpleName() + "). Fix the user and"
                     + " password there; the relay does not retry wrong credentials.", e);
         } catch (TimeoutException e) {
             throw new IOException("timed out connecting to RabbitMQ at " + config.rabbitEndpoint(), e);
         } catch (IOException e) {
             if (BrokerTls.isHandshakeFailure(e)) {
-                throw new StartupCheckException("RabbitMQ at " + config.rabbitEndpoint() + " presented a TLS certificate the"
+                throw new EnvironmentException("RabbitMQ at " + config.rabbitEndpoint() + " presented a TLS certificate the"
                         + " relay does not trust, or one that does not name that host (" + rootMessage(e) + "). Set "
                         + Setting.RABBITMQ_CA_FILE.variable() + " to the PEM of the CA that signed it (or add that CA to the"
                         + " JVM's trust store), and use a host name the certificate names in " + Setting.RABBITMQ_URI.variable() + ".", e);

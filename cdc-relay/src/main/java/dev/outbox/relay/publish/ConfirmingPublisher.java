@@ -6,7 +6,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
-import dev.outbox.relay.engine.StartupCheckException;
+import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.PublishLedger.Entry;
 import dev.outbox.relay.publish.PublishLedger.Kind;
@@ -213,7 +213,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
         try {
             ensureOpen();
-        } catch (StartupCheckException permanent) {
+        } catch (EnvironmentException permanent) {
             // The next publish fails the stream with it; here, only say so.
             metrics.brokerConnected(false);
             LOG.error("{}", permanent.getMessage());
@@ -281,7 +281,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                     session.forgetDeclarations();
                     session.open(channelNumber, listener);
                 }
-            } catch (StartupCheckException permanent) {
+            } catch (EnvironmentException permanent) {
                 throw permanent;
             } catch (IOException | RuntimeException e) {
                 connectionLost(e);
@@ -652,7 +652,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             Topology.declareDeadLetters(channel);
         } catch (IOException e) {
             if (BrokerErrors.replyCode(e) == BrokerErrors.ACCESS_REFUSED) {
-                throw new StartupCheckException("RabbitMQ at " + endpoint + " refused the relay's user: "
+                throw new EnvironmentException("RabbitMQ at " + endpoint + " refused the relay's user: "
                         + BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
                         + " event exchanges, unrouted, DLX and dead_letters, and read permission on unrouted, DLX and"
                         + " dead_letters (see docs/operating.md, RabbitMQ permissions).", e);
@@ -662,7 +662,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
 
     private void connectionLost(Exception e) {
-        if (e instanceof StartupCheckException permanent) {
+        if (e instanceof EnvironmentException permanent) {
             throw permanent;
         }
         metrics.brokerConnected(false);

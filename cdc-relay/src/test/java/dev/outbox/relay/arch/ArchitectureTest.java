@@ -1,0 +1,49 @@
+package dev.outbox.relay.arch;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The relay's packages depend downwards only, and Debezium and Kafka stay inside the engine. */
+class ArchitectureTest {
+
+    private static JavaClasses relay;
+
+    @BeforeAll
+    static void importClasses() {
+        relay = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.outbox.relay");
+    }
+
+    @Test
+    void packagesDependOnlyOnTheLayersBelowThem() {
+        layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .layer("cli").definedBy("dev.outbox.relay.cli..")
+                .layer("relay").definedBy("dev.outbox.relay")
+                .layer("engine").definedBy("dev.outbox.relay.engine..")
+                .layer("http").definedBy("dev.outbox.relay.http..")
+                .layer("publish").definedBy("dev.outbox.relay.publish..")
+                .layer("metrics").definedBy("dev.outbox.relay.metrics..")
+                .layer("config").definedBy("dev.outbox.relay.config..")
+                .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+                .whereLayer("relay").mayOnlyBeAccessedByLayers("cli")
+                .whereLayer("engine").mayOnlyBeAccessedByLayers("relay", "cli")
+                .whereLayer("http").mayOnlyBeAccessedByLayers("relay", "cli")
+                .whereLayer("publish").mayOnlyBeAccessedByLayers("engine", "relay", "cli")
+                .whereLayer("metrics").mayOnlyBeAccessedByLayers("publish", "engine", "http", "relay", "cli")
+                .check(relay);
+    }
+
+    @Test
+    void debeziumAndKafkaTypesAreUsedOnlyInTheEngine() {
+        noClasses().that().resideOutsideOfPackage("dev.outbox.relay.engine..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.debezium..", "org.apache.kafka..")
+                .because("the engine package is where Debezium is wrapped; the rest of the relay sees events and positions")
+                .check(relay);
+    }
+}
