@@ -2,7 +2,7 @@ package dev.outbox.bench;
 
 import dev.outbox.db.Migrations;
 import dev.outbox.db.Outbox;
-import dev.outbox.db.OutboxEvent;
+import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.TestDatabase;
 import java.sql.Connection;

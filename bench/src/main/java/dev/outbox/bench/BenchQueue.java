@@ -3,7 +3,7 @@ package dev.outbox.bench;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.DeliverCallback;
-import dev.outbox.sdk.wire.Topology;
+import dev.outbox.protocol.Topology;
 import dev.outbox.testing.RabbitFixture;
 import java.io.IOException;
 import java.util.Map;

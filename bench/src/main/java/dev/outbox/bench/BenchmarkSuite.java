@@ -2,7 +2,7 @@ package dev.outbox.bench;
 
 import dev.outbox.db.Migrations;
 import dev.outbox.db.Outbox;
-import dev.outbox.db.OutboxEvent;
+import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.relay.config.Setting;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.BrokerConfig;

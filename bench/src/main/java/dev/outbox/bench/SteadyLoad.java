@@ -1,7 +1,7 @@
 package dev.outbox.bench;
 
 import dev.outbox.db.Outbox;
-import dev.outbox.db.OutboxEvent;
+import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.testing.TestDatabase;
 import java.sql.Connection;
 import java.util.ArrayList;

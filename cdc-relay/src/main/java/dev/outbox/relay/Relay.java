@@ -152,7 +152,7 @@ public final class Relay {
             c.start();
             capture = c;
         } catch (IOException | RuntimeException e) {
-            LOG.warn("Dead-letter capture not started yet ({}); retrying", dev.outbox.sdk.wire.BrokerErrors.describe(e));
+            LOG.warn("Dead-letter capture not started yet ({}); retrying", dev.outbox.protocol.BrokerErrors.describe(e));
             if (captureBroker != null) {
                 captureBroker.close();
                 captureBroker = null;

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.db.Migrations;
 import dev.outbox.db.Outbox;
-import dev.outbox.db.OutboxEvent;
+import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.BrokerConfig;
 import dev.outbox.sdk.Publisher;

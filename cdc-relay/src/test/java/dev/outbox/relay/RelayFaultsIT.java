@@ -1,5 +1,6 @@
 package dev.outbox.relay;
 
+import dev.outbox.protocol.Headers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -9,7 +10,7 @@ import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
 import dev.outbox.testing.TestVhost;
-import dev.outbox.sdk.wire.Topology;
+import dev.outbox.protocol.Topology;
 import java.util.Map;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -160,8 +161,8 @@ class RelayFaultsIT {
                     String id = "dl-" + i + "-" + java.util.UUID.randomUUID();
                     ids.add(id);
                     ch.basicPublish(Topology.DLX, world.exchange() + ".failed", new com.rabbitmq.client.AMQP.BasicProperties.Builder()
-                            .messageId(id).deliveryMode(2).headers(Map.of(dev.outbox.sdk.Headers.DEAD_LETTER_ID, "dlid-" + id,
-                                    dev.outbox.sdk.Headers.DEAD_LETTER_REASON, "rejected", dev.outbox.sdk.Headers.DEAD_LETTER_QUEUE, "it_q"))
+                            .messageId(id).deliveryMode(2).headers(Map.of(dev.outbox.protocol.Headers.DEAD_LETTER_ID, "dlid-" + id,
+                                    dev.outbox.protocol.Headers.DEAD_LETTER_REASON, "rejected", dev.outbox.protocol.Headers.DEAD_LETTER_QUEUE, "it_q"))
                             .build(), ("{\"i\":" + i + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
                 }
                 ch.waitForConfirmsOrDie(60_000);

@@ -2,7 +2,7 @@ package dev.outbox.relay;
 
 import dev.outbox.db.Migrations;
 import dev.outbox.db.Outbox;
-import dev.outbox.db.OutboxEvent;
+import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;

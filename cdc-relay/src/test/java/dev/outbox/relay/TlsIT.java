@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.BrokerConfig;
-import dev.outbox.sdk.wire.BrokerTls;
+import dev.outbox.protocol.BrokerTls;
 import dev.outbox.testing.Ports;
 import dev.outbox.testing.Recorder;
 import dev.outbox.testing.TestCertificates;

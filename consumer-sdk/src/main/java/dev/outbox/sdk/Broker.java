@@ -4,7 +4,7 @@ import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
-import dev.outbox.sdk.wire.BrokerTls;
+import dev.outbox.protocol.BrokerTls;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeoutException;

@@ -1,10 +1,10 @@
 package dev.outbox.sdk;
 
-import dev.outbox.db.OutboxEvent;
-import dev.outbox.sdk.wire.ConfirmingChannel;
-import dev.outbox.sdk.wire.OutgoingMessage;
-import dev.outbox.sdk.wire.Topology;
-import dev.outbox.sdk.wire.WireFormat;
+import dev.outbox.protocol.OutboxEvent;
+import dev.outbox.sdk.internal.ConfirmingChannel;
+import dev.outbox.protocol.OutgoingMessage;
+import dev.outbox.protocol.Topology;
+import dev.outbox.protocol.WireFormat;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -35,7 +35,7 @@ public final class Publisher implements AutoCloseable {
      * Publishes {@code payload} (a JsonNode, JSON text, or any object Jackson serialises) with
      * {@code routingKey} and returns its message id.
      *
-     * @throws dev.outbox.db.InvalidEventException for a bad routing key or payload, before anything is sent
+     * @throws dev.outbox.protocol.InvalidEventException for a bad routing key or payload, before anything is sent
      * @throws PublishException when the broker did not confirm the message
      */
     public String send(Object payload, String routingKey) {

@@ -1,5 +1,6 @@
 package dev.outbox.sdk;
 
+import dev.outbox.protocol.Headers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.AMQP;
@@ -8,12 +9,12 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
-import dev.outbox.db.RoutingKey;
-import dev.outbox.sdk.wire.AmqpValues;
-import dev.outbox.sdk.wire.BrokerErrors;
-import dev.outbox.sdk.wire.ConfirmingChannel;
-import dev.outbox.sdk.wire.IdleConnections;
-import dev.outbox.sdk.wire.Topology;
+import dev.outbox.protocol.RoutingKey;
+import dev.outbox.protocol.AmqpValues;
+import dev.outbox.protocol.BrokerErrors;
+import dev.outbox.sdk.internal.ConfirmingChannel;
+import dev.outbox.sdk.internal.IdleConnections;
+import dev.outbox.protocol.Topology;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.sql.Connection;

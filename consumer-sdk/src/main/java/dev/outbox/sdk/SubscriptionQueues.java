@@ -1,8 +1,8 @@
 package dev.outbox.sdk;
 
 import com.rabbitmq.client.Channel;
-import dev.outbox.sdk.wire.BrokerErrors;
-import dev.outbox.sdk.wire.Topology;
+import dev.outbox.protocol.BrokerErrors;
+import dev.outbox.protocol.Topology;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;

@@ -1,5 +1,6 @@
 package dev.outbox.sdk;
 
+import dev.outbox.protocol.Headers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -7,7 +8,7 @@ import static org.awaitility.Awaitility.await;
 import com.rabbitmq.client.AMQP;
 import dev.outbox.sdk.deadletter.DeadLetter;
 import dev.outbox.sdk.deadletter.DeadLetters;
-import dev.outbox.sdk.wire.Topology;
+import dev.outbox.protocol.Topology;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;

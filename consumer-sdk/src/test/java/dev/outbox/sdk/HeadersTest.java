@@ -1,8 +1,9 @@
 package dev.outbox.sdk;
 
+import dev.outbox.protocol.Headers;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outbox.db.OutboxEvent;
+import dev.outbox.protocol.OutboxEvent;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import org.junit.jupiter.api.Test;

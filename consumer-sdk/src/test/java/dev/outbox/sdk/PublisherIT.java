@@ -8,7 +8,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
-import dev.outbox.sdk.wire.ConfirmingChannel;
+import dev.outbox.sdk.internal.ConfirmingChannel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,5 +1,7 @@
 package dev.outbox.sdk;
 
+import dev.outbox.protocol.OutboxEvent;
+import dev.outbox.protocol.Headers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -53,7 +55,7 @@ class SubscriberIT {
                 headers.add(h);
                 bodies.add(body);
             });
-            String id = publisher.send(dev.outbox.db.OutboxEvent.builder("order.created.v1").payload("{\"id\":42}")
+            String id = publisher.send(dev.outbox.protocol.OutboxEvent.builder("order.created.v1").payload("{\"id\":42}")
                     .header("tenant", "acme").aggregate("order", 42).build());
             await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 1);
             Map<String, Object> h = headers.get(0);

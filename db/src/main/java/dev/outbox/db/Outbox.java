@@ -1,5 +1,6 @@
 package dev.outbox.db;
 
+import dev.outbox.protocol.OutboxEvent;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -181,8 +182,10 @@ public final class Outbox {
         void save(Connection connection) throws Exception;
     }
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper HEADERS = new com.fasterxml.jackson.databind.ObjectMapper();
+
     private static String headersJson(OutboxEvent event) {
-        return event.headers().isEmpty() ? "{}" : Json.DEFAULT_MAPPER.valueToTree(event.headers()).toString();
+        return event.headers().isEmpty() ? "{}" : HEADERS.valueToTree(event.headers()).toString();
     }
 
     private static void rollbackQuietly(Connection connection, Throwable failure) {

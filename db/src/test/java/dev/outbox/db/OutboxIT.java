@@ -1,5 +1,7 @@
 package dev.outbox.db;
 
+import dev.outbox.protocol.InvalidEventException;
+import dev.outbox.protocol.OutboxEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

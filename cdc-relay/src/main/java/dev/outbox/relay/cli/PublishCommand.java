@@ -1,6 +1,6 @@
 package dev.outbox.relay.cli;
 
-import dev.outbox.db.OutboxEvent;
+import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.Publisher;

@@ -1,5 +1,6 @@
 package dev.outbox.relay.cli;
 
+import dev.outbox.protocol.InvalidEventException;
 import dev.outbox.relay.Relay;
 import dev.outbox.relay.config.ConfigException;
 import dev.outbox.relay.config.RelayConfig;
@@ -45,7 +46,7 @@ public final class RelayCli implements Callable<Integer> {
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new RelayCli());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            if (e instanceof dev.outbox.db.InvalidEventException) {
+            if (e instanceof dev.outbox.protocol.InvalidEventException) {
                 System.err.println("cdc-relay: invalid input: " + e.getMessage());
                 return CONFIG_ERROR;
             }

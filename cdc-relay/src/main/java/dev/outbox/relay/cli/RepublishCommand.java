@@ -6,7 +6,7 @@ import dev.outbox.relay.engine.EventRecords;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.BrokerConnector;
 import dev.outbox.relay.publish.ConfirmingPublisher;
-import dev.outbox.sdk.wire.OutgoingMessage;
+import dev.outbox.protocol.OutgoingMessage;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

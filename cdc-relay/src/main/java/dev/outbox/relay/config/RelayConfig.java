@@ -111,7 +111,7 @@ public record RelayConfig(
                 throw bad(Setting.RABBITMQ_CA_FILE, "must be a readable PEM file", caFile.toString());
             }
             try {
-                dev.outbox.sdk.wire.BrokerTls.sslContext(caFile);
+                dev.outbox.protocol.BrokerTls.sslContext(caFile);
             } catch (java.security.GeneralSecurityException | java.io.IOException e) {
                 throw bad(Setting.RABBITMQ_CA_FILE, "must hold PEM certificates (" + e.getMessage() + ")", caFile.toString());
             }

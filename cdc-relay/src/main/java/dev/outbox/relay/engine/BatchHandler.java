@@ -2,7 +2,7 @@ package dev.outbox.relay.engine;
 
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.ConfirmingPublisher;
-import dev.outbox.sdk.wire.OutgoingMessage;
+import dev.outbox.protocol.OutgoingMessage;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import java.nio.charset.StandardCharsets;

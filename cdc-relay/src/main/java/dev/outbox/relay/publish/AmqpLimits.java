@@ -1,7 +1,7 @@
 package dev.outbox.relay.publish;
 
 import com.rabbitmq.client.AMQP;
-import dev.outbox.sdk.Headers;
+import dev.outbox.protocol.Headers;
 import java.util.HashMap;
 import java.util.Map;
 

@@ -3,7 +3,7 @@ package dev.outbox.relay.publish;
 import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
-import dev.outbox.sdk.wire.BrokerTls;
+import dev.outbox.protocol.BrokerTls;
 import com.rabbitmq.client.PossibleAuthenticationFailureException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;

@@ -1,6 +1,6 @@
 package dev.outbox.relay.publish;
 
-import dev.outbox.sdk.wire.OutgoingMessage;
+import dev.outbox.protocol.OutgoingMessage;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

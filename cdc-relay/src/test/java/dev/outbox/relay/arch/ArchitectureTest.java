@@ -9,15 +9,46 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The relay's packages depend downwards only, and Debezium and Kafka stay inside the engine. */
+/**
+ * What depends on what: the protocol on nothing of the project, the writer and the SDK on the
+ * protocol only, the SDK's internals used by the SDK and the relay alone; inside the relay,
+ * packages depend downwards only, and Debezium and Kafka stay inside the engine.
+ */
 class ArchitectureTest {
 
     private static JavaClasses relay;
+    private static JavaClasses project;
 
     @BeforeAll
     static void importClasses() {
-        relay = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-                .importPackages("dev.outbox.relay");
+        ClassFileImporter importer = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS);
+        relay = importer.importPackages("dev.outbox.relay");
+        project = importer.importPackages("dev.outbox.protocol", "dev.outbox.db", "dev.outbox.sdk", "dev.outbox.relay");
+    }
+
+    @Test
+    void theProtocolDependsOnNothingElseOfTheProject() {
+        noClasses().that().resideInAPackage("dev.outbox.protocol..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.outbox.db..", "dev.outbox.sdk..", "dev.outbox.relay..")
+                .check(project);
+    }
+
+    @Test
+    void theWriterAndTheSdkKnowEachOtherOnlyThroughTheProtocol() {
+        noClasses().that().resideInAPackage("dev.outbox.db..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.outbox.sdk..", "dev.outbox.relay..")
+                .check(project);
+        noClasses().that().resideInAPackage("dev.outbox.sdk..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.outbox.db..", "dev.outbox.relay..")
+                .because("a consumer's dependency tree has no Flyway: the SDK does not depend on the writer's module")
+                .check(project);
+    }
+
+    @Test
+    void sdkInternalsAreUsedOnlyByTheSdkAndTheRelay() {
+        noClasses().that().resideOutsideOfPackages("dev.outbox.sdk..", "dev.outbox.relay..")
+                .should().dependOnClassesThat().resideInAPackage("dev.outbox.sdk.internal..")
+                .check(project);
     }
 
     @Test

@@ -7,7 +7,7 @@ import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.ScriptedBroker.FakeChannel;
 import dev.outbox.relay.publish.ScriptedBroker.Published;
-import dev.outbox.sdk.wire.OutgoingMessage;
+import dev.outbox.protocol.OutgoingMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;

@@ -2,7 +2,7 @@ package dev.outbox.relay.publish;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.outbox.sdk.wire.OutgoingMessage;
+import dev.outbox.protocol.OutgoingMessage;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 

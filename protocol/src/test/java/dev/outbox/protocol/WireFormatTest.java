@@ -1,4 +1,4 @@
-package dev.outbox.sdk.wire;
+package dev.outbox.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

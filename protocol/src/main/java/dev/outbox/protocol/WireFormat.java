@@ -1,7 +1,7 @@
-package dev.outbox.sdk.wire;
+package dev.outbox.protocol;
 
 import com.rabbitmq.client.AMQP;
-import dev.outbox.sdk.Headers;
+import dev.outbox.protocol.Headers;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;

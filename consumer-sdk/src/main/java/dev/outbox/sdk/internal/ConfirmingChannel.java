@@ -1,4 +1,4 @@
-package dev.outbox.sdk.wire;
+package dev.outbox.sdk.internal;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;

@@ -1,9 +1,9 @@
-package dev.outbox.sdk.wire;
+package dev.outbox.protocol;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.LongString;
-import dev.outbox.sdk.Headers;
+import dev.outbox.protocol.Headers;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package dev.outbox.db;
+package dev.outbox.protocol;
 
 /**
  * An event that breaks a rule of the outbox (routing key, payload, headers). Thrown before

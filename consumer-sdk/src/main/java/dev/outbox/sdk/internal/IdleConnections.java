@@ -1,4 +1,4 @@
-package dev.outbox.sdk.wire;
+package dev.outbox.sdk.internal;
 
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -1,4 +1,4 @@
-package dev.outbox.sdk;
+package dev.outbox.protocol;
 
 /**
  * Names of the AMQP headers this project writes and reads (docs/design.md sections 3 and 4).

@@ -1,4 +1,4 @@
-package dev.outbox.db;
+package dev.outbox.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;

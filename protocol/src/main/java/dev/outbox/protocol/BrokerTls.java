@@ -1,4 +1,4 @@
-package dev.outbox.sdk.wire;
+package dev.outbox.protocol;
 
 import com.rabbitmq.client.ConnectionFactory;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.outbox.db;
+package dev.outbox.protocol;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;

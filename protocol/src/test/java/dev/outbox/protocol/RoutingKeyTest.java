@@ -1,4 +1,4 @@
-package dev.outbox.db;
+package dev.outbox.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.outbox.sdk.wire;
+package dev.outbox.protocol;
 
 import java.time.Instant;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.outbox.db;
+package dev.outbox.protocol;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Collections;
