@@ -31,8 +31,15 @@ public final class AppendBenchmark {
                     db.execute("TRUNCATE events");
                 }
                 rates.sort(Double::compare);
-                Figures.report("append", String.format("8 threads, %d event(s) per transaction: median %.0f events/s"
-                        + " (runs %s)", batch, rates.get(rates.size() / 2), rates.stream().map(x -> String.format("%.0f", x)).toList()));
+                Figures.report(
+                        "append",
+                        String.format(
+                                "8 threads, %d event(s) per transaction: median %.0f events/s" + " (runs %s)",
+                                batch,
+                                rates.get(rates.size() / 2),
+                                rates.stream()
+                                        .map(x -> String.format("%.0f", x))
+                                        .toList()));
             }
         }
         System.exit(0);
@@ -42,7 +49,10 @@ public final class AppendBenchmark {
         Outbox outbox = new Outbox();
         List<OutboxEvent> events = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
-            events.add(OutboxEvent.builder("order.created").payload(Figures.ORDER_PAYLOAD).header("tenant", "acme").build());
+            events.add(OutboxEvent.builder("order.created")
+                    .payload(Figures.ORDER_PAYLOAD)
+                    .header("tenant", "acme")
+                    .build());
         }
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);

@@ -37,7 +37,7 @@ final class BenchQueue implements AutoCloseable {
         ch.queueDeclare(QUEUE, true, false, false, Map.of("x-queue-type", queueType()));
         ch.queueBind(QUEUE, EXCHANGE, EXCHANGE + ".#");
         ch.basicQos(5000);
-        ch.basicConsume(QUEUE, true, onMessage, tag -> { });
+        ch.basicConsume(QUEUE, true, onMessage, tag -> {});
         return new BenchQueue(c, ch);
     }
 

@@ -40,6 +40,7 @@ public final class BenchmarkSuite {
     /** The batch the relay under test hands its publisher, so row 2 measures the publisher as the drain runs it. */
     private static final int RELAY_BATCH = Integer.parseInt(
             System.getenv().getOrDefault(Setting.MAX_BATCH_SIZE.variable(), Setting.MAX_BATCH_SIZE.defaultValue()));
+
     private static final int SDK_MESSAGES = 5_000;
     private static final int CONSUME_MESSAGES = 20_000;
     private static final int WARMUP_SECONDS_PER_RATE = 15;
@@ -54,7 +55,8 @@ public final class BenchmarkSuite {
 
     private final List<Integer> fixedRates;
 
-    private BenchmarkSuite(int repeats, int drainRows, int steadySeconds, java.util.Set<String> parts, List<Integer> fixedRates) {
+    private BenchmarkSuite(
+            int repeats, int drainRows, int steadySeconds, java.util.Set<String> parts, List<Integer> fixedRates) {
         this.fixedRates = fixedRates;
         this.parts = parts;
         this.repeats = repeats;
@@ -74,14 +76,18 @@ public final class BenchmarkSuite {
                 case "--drain" -> drain = Integer.parseInt(args[++i]);
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--only" -> parts = java.util.Set.of(args[++i].split(","));
-                case "--rates" -> fixedRates = java.util.Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
+                case "--rates" ->
+                    fixedRates = java.util.Arrays.stream(args[++i].split(","))
+                            .map(Integer::valueOf)
+                            .toList();
                 case "--quick" -> {
                     repeats = 1;
                     drain = 20_000;
                     seconds = 8;
                 }
-                default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; use --repeats N, --drain ROWS, --seconds S, --quick or --only PART,...");
+                default ->
+                    throw new IllegalArgumentException("unknown argument " + args[i]
+                            + "; use --repeats N, --drain ROWS, --seconds S, --quick or --only PART,...");
             }
         }
         new BenchmarkSuite(repeats, drain, seconds, parts, fixedRates).run();
@@ -119,9 +125,15 @@ public final class BenchmarkSuite {
                 }
                 List<LatencyPlot.Point> points = new ArrayList<>();
                 steady(vhost.uri(), rates, limit, points);
-                LatencyPlot.write(out.resolve("latency.png"), "cdc-relay: commit-to-consumer latency vs offered rate ("
-                        + Instant.now().toString().substring(0, 10) + ", " + Machine.cores() + " cores, "
-                        + BenchQueue.queueType() + " queue)", points, 3000, 5, 25);
+                LatencyPlot.write(
+                        out.resolve("latency.png"),
+                        "cdc-relay: commit-to-consumer latency vs offered rate ("
+                                + Instant.now().toString().substring(0, 10) + ", " + Machine.cores() + " cores, "
+                                + BenchQueue.queueType() + " queue)",
+                        points,
+                        3000,
+                        5,
+                        25);
             }
             if (parts.contains("consume")) {
                 consume(vhost);
@@ -136,8 +148,14 @@ public final class BenchmarkSuite {
             Migrations.apply(db.dataSource());
             Stats append1 = repeat("append 1/tx", () -> appendRun(db, 1));
             append100 = repeat("append 100/tx", () -> appendRun(db, 100));
-            row("1. PostgreSQL: outbox appends, 8 threads, 1 event per transaction", append1.describe("%,.0f") + " events/s", "");
-            row("1. PostgreSQL: outbox appends, 8 threads, 100 events per transaction", append100.describe("%,.0f") + " events/s", "");
+            row(
+                    "1. PostgreSQL: outbox appends, 8 threads, 1 event per transaction",
+                    append1.describe("%,.0f") + " events/s",
+                    "");
+            row(
+                    "1. PostgreSQL: outbox appends, 8 threads, 100 events per transaction",
+                    append100.describe("%,.0f") + " events/s",
+                    "");
         }
     }
 
@@ -166,13 +184,26 @@ public final class BenchmarkSuite {
             Stats sdk8 = repeat("sdk publisher 8 threads", () -> BrokerLimit.sdkPublisher(uri, SDK_MESSAGES, 8));
             drained(queue);
             String shape = " (" + BenchQueue.queueType() + " queue, consumer attached)";
-            row("2. RabbitMQ: plain amqp-client, async confirms, best of windows 1024/8192" + shape, plain.describe("%,.0f") + " msg/s", "the ceiling");
-            row("2. Cores used during the plain-client runs (the harness is the client and the consumer)", plainCpu.describe(), "");
-            row("2. RabbitMQ: relay's ConfirmingPublisher, batches of " + RELAY_BATCH + " (RELAY_MAX_BATCH_SIZE), up to RELAY_CONFIRM_WINDOW unconfirmed",
-                    relayPublisher.describe("%,.0f") + " msg/s", pct(relayPublisher.median(), ceiling) + " of the plain client");
-            row("2. RabbitMQ: SDK Publisher.send, 1 thread (waits for each confirm)", sdk1.describe("%,.0f") + " msg/s",
+            row(
+                    "2. RabbitMQ: plain amqp-client, async confirms, best of windows 1024/8192" + shape,
+                    plain.describe("%,.0f") + " msg/s",
+                    "the ceiling");
+            row(
+                    "2. Cores used during the plain-client runs (the harness is the client and the consumer)",
+                    plainCpu.describe(),
+                    "");
+            row(
+                    "2. RabbitMQ: relay's ConfirmingPublisher, batches of " + RELAY_BATCH
+                            + " (RELAY_MAX_BATCH_SIZE), up to RELAY_CONFIRM_WINDOW unconfirmed",
+                    relayPublisher.describe("%,.0f") + " msg/s",
+                    pct(relayPublisher.median(), ceiling) + " of the plain client");
+            row(
+                    "2. RabbitMQ: SDK Publisher.send, 1 thread (waits for each confirm)",
+                    sdk1.describe("%,.0f") + " msg/s",
                     pct(sdk1.median(), ceiling) + " of the plain client");
-            row("2. RabbitMQ: SDK Publisher.send, 8 threads sharing one Publisher", sdk8.describe("%,.0f") + " msg/s",
+            row(
+                    "2. RabbitMQ: SDK Publisher.send, 8 threads sharing one Publisher",
+                    sdk8.describe("%,.0f") + " msg/s",
                     pct(sdk8.median(), ceiling) + " of the plain client");
         }
     }
@@ -188,19 +219,35 @@ public final class BenchmarkSuite {
             return d[0];
         });
         Stats firstToLast = Stats.of(drains.stream().map(d -> d[3]).toList());
-        row("3. Relay drain: " + String.format("%,d", drainRows) + " rows written while the relay was stopped; relay start to last delivery",
-                drain.describe("%,.0f") + " events/s", pct(drain.median(), ceiling) + " of the plain client (target >= 90%)");
-        row("3. Relay drain, first to last delivery (without JVM and engine start)",
-                firstToLast.describe("%,.0f") + " events/s", pct(firstToLast.median(), ceiling) + " of the plain client");
-        row("3. Cores used during the drain, relay start to last delivery (the harness is the consumer)", drainCpu.describe(), "");
-        row("5. Relay CPU per 100,000 events during the drain, by thread (incl. JVM start)",
-                per100k(threadSeconds, (double) drainRows * drains.size()), "");
-        row("5. Relay peak RSS during the drain (" + RelayRun.jvmOptions() + ")",
-                Stats.of(drains.stream().map(d -> d[1]).toList()).describe("%.0f") + " MB", "target <= 300 MB");
-        row("5. Relay CPU per 100,000 events during the drain (incl. JVM start and JIT)",
-                Stats.of(drains.stream().map(d -> d[2]).toList()).describe("%.1f") + " s", "");
-        row("5. Relay CPU while idle (streaming, no events), per minute",
-                Stats.of(drains.stream().map(d -> d[4]).toList()).describe("%.1f") + " s", "");
+        row(
+                "3. Relay drain: " + String.format("%,d", drainRows)
+                        + " rows written while the relay was stopped; relay start to last delivery",
+                drain.describe("%,.0f") + " events/s",
+                pct(drain.median(), ceiling) + " of the plain client (target >= 90%)");
+        row(
+                "3. Relay drain, first to last delivery (without JVM and engine start)",
+                firstToLast.describe("%,.0f") + " events/s",
+                pct(firstToLast.median(), ceiling) + " of the plain client");
+        row(
+                "3. Cores used during the drain, relay start to last delivery (the harness is the consumer)",
+                drainCpu.describe(),
+                "");
+        row(
+                "5. Relay CPU per 100,000 events during the drain, by thread (incl. JVM start)",
+                per100k(threadSeconds, (double) drainRows * drains.size()),
+                "");
+        row(
+                "5. Relay peak RSS during the drain (" + RelayRun.jvmOptions() + ")",
+                Stats.of(drains.stream().map(d -> d[1]).toList()).describe("%.0f") + " MB",
+                "target <= 300 MB");
+        row(
+                "5. Relay CPU per 100,000 events during the drain (incl. JVM start and JIT)",
+                Stats.of(drains.stream().map(d -> d[2]).toList()).describe("%.1f") + " s",
+                "");
+        row(
+                "5. Relay CPU while idle (streaming, no events), per minute",
+                Stats.of(drains.stream().map(d -> d[4]).toList()).describe("%.1f") + " s",
+                "");
     }
 
     /** "JIT compilers 2.1, GC and safepoints 0.9, ... s": seconds per 100,000 of {@code events}, largest first. */
@@ -208,20 +255,26 @@ public final class BenchmarkSuite {
         if (seconds.isEmpty()) {
             return "n/a (no /proc)";
         }
-        return seconds.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
-                .map(e -> String.format("%s %.1f", e.getKey(), e.getValue() * 100_000 / events))
-                .collect(java.util.stream.Collectors.joining(", ")) + " s";
+        return seconds.entrySet().stream()
+                        .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                        .map(e -> String.format("%s %.1f", e.getKey(), e.getValue() * 100_000 / events))
+                        .collect(java.util.stream.Collectors.joining(", "))
+                + " s";
     }
 
     /** (6) One Subscriber's own rate on a queue filled beforehand. */
     private void consume(TestVhost vhost) throws Exception {
         try (TestDatabase db = PostgresFixture.get().createDatabase("bench_consume");
-             Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()))) {
+                Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()))) {
             Migrations.apply(db.dataSource());
             Stats ack = repeat("consume ack", () -> ConsumeBenchmark.rate(db, vhost, broker, CONSUME_MESSAGES, false));
-            Stats inbox = repeat("consume inbox", () -> ConsumeBenchmark.rate(db, vhost, broker, CONSUME_MESSAGES, true));
+            Stats inbox =
+                    repeat("consume inbox", () -> ConsumeBenchmark.rate(db, vhost, broker, CONSUME_MESSAGES, true));
             row("6. Consumer: one Subscriber, prefetch 50, ack only", ack.describe("%,.0f") + " msg/s", "");
-            row("6. Consumer: one Subscriber, prefetch 50, transactional inbox", inbox.describe("%,.0f") + " msg/s", "");
+            row(
+                    "6. Consumer: one Subscriber, prefetch 50, transactional inbox",
+                    inbox.describe("%,.0f") + " msg/s",
+                    "");
         }
     }
 
@@ -242,14 +295,17 @@ public final class BenchmarkSuite {
             Outbox outbox = new Outbox();
             List<OutboxEvent> chunk = new ArrayList<>();
             for (int i = 0; i < 1000; i++) {
-                chunk.add(OutboxEvent.builder("bench.created").payload(Figures.ORDER_PAYLOAD).header("tenant", "acme").build());
+                chunk.add(OutboxEvent.builder("bench.created")
+                        .payload(Figures.ORDER_PAYLOAD)
+                        .header("tenant", "acme")
+                        .build());
             }
             for (int written = 0; written < drainRows; written += 1000) {
                 outbox.inTransaction(db.dataSource(), c -> outbox.appendAll(c, chunk));
             }
             Deliveries deliveries = new Deliveries();
             try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
-                 RelayRun relay = RelayRun.start(env, "bench-relay-drain")) {
+                    RelayRun relay = RelayRun.start(env, "bench-relay-drain")) {
                 long started = System.nanoTime();
                 CpuShares.Snapshot before = CpuShares.Snapshot.take(relay.pid());
                 while (deliveries.received() < drainRows) {
@@ -269,20 +325,23 @@ public final class BenchmarkSuite {
                 double idleFrom = relay.cpuSeconds();
                 TimeUnit.SECONDS.sleep(15);
                 double idlePerMinute = (relay.cpuSeconds() - idleFrom) * 4;
-                log(String.format("drain: %d rows in %.1f s from restart (%.0f events/s; %.0f/s first to last), peak RSS %d MB,"
-                        + " CPU %.1f s per 100k (incl. JVM start); idle CPU %.1f s per minute", drainRows, seconds, rate,
-                        firstToLast, relay.peakRssMb(), cpuPer100k, idlePerMinute));
+                log(String.format(
+                        "drain: %d rows in %.1f s from restart (%.0f events/s; %.0f/s first to last), peak RSS %d MB,"
+                                + " CPU %.1f s per 100k (incl. JVM start); idle CPU %.1f s per minute",
+                        drainRows, seconds, rate, firstToLast, relay.peakRssMb(), cpuPer100k, idlePerMinute));
                 return new double[] {rate, relay.peakRssMb(), cpuPer100k, firstToLast, idlePerMinute};
             }
         }
     }
 
-    private void steady(String uri, TreeSet<Integer> rates, double limit, List<LatencyPlot.Point> points) throws Exception {
+    private void steady(String uri, TreeSet<Integer> rates, double limit, List<LatencyPlot.Point> points)
+            throws Exception {
         try (TestDatabase db = PostgresFixture.get().createDatabase("bench_steady")) {
             Migrations.apply(db.dataSource());
             Deliveries deliveries = new Deliveries();
             try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
-                 RelayRun relay = RelayRun.start(relayEnv(db, uri, "bench_steady_" + System.nanoTime() % 1_000_000), "bench-relay-steady")) {
+                    RelayRun relay = RelayRun.start(
+                            relayEnv(db, uri, "bench_steady_" + System.nanoTime() % 1_000_000), "bench-relay-steady")) {
                 relay.awaitReady();
                 for (int rate : rates) {
                     brokerFloor(uri, deliveries, rate);
@@ -290,8 +349,9 @@ public final class BenchmarkSuite {
                     // rate change, or after the broker-alone runs left the relay idle, carried C2 compilations).
                     double warmupCpu = relay.cpuSeconds();
                     SteadyLoad.Result warmup = SteadyLoad.run(db, deliveries, rate, WARMUP_SECONDS_PER_RATE);
-                    log(String.format("steady %d/s warm-up (not counted): %s, relay CPU %.1f s", rate,
-                            Figures.latencies(warmup.latencies()), relay.cpuSeconds() - warmupCpu));
+                    log(String.format(
+                            "steady %d/s warm-up (not counted): %s, relay CPU %.1f s",
+                            rate, Figures.latencies(warmup.latencies()), relay.cpuSeconds() - warmupCpu));
                     List<long[]> runs = new ArrayList<>();
                     List<Double> written = new ArrayList<>();
                     List<Double> cpu = new ArrayList<>();
@@ -305,24 +365,45 @@ public final class BenchmarkSuite {
                         shares.add(before, after);
                         double cpuUsed = after.relaySeconds() - before.relaySeconds();
                         runs.add(result.latencies());
-                        Files.writeString(out.resolve(String.format("timeline-relay-%d-run%d.txt", rate, r + 1)), result.timeline());
+                        Files.writeString(
+                                out.resolve(String.format("timeline-relay-%d-run%d.txt", rate, r + 1)),
+                                result.timeline());
                         written.add(result.writtenRate());
                         cpu.add(cpuUsed * 100_000 / Math.max(1, result.writtenRate() * steadySeconds));
                         lost += result.lost();
-                        log(String.format("steady %d/s run %d: written %.0f/s, %s, lost %d, relay CPU %.1f s", rate, r + 1,
-                                result.writtenRate(), Figures.latencies(result.latencies()), result.lost(), cpuUsed));
+                        log(String.format(
+                                "steady %d/s run %d: written %.0f/s, %s, lost %d, relay CPU %.1f s",
+                                rate,
+                                r + 1,
+                                result.writtenRate(),
+                                Figures.latencies(result.latencies()),
+                                result.lost(),
+                                cpuUsed));
                     }
                     double[] p50 = percentiles(runs, 50);
                     double[] p95 = percentiles(runs, 95);
                     double[] p99 = percentiles(runs, 99);
                     double[] max = percentiles(runs, 100);
-                    points.add(new LatencyPlot.Point(Stats.of(written).median(), median(p50), median(p95), median(p99), median(max)));
-                    String label = rate == (int) (limit * 0.5) ? " (50% of the limit)" : rate == (int) (limit * 0.9) ? " (90% of the limit)" : "";
-                    row(String.format("4. Relay steady state, %,d events/s offered%s: commit to consumer p50 / p95 / p99 / max", rate, label),
+                    points.add(new LatencyPlot.Point(
+                            Stats.of(written).median(), median(p50), median(p95), median(p99), median(max)));
+                    String label = rate == (int) (limit * 0.5)
+                            ? " (50% of the limit)"
+                            : rate == (int) (limit * 0.9) ? " (90% of the limit)" : "";
+                    row(
+                            String.format(
+                                    "4. Relay steady state, %,d events/s offered%s: commit to consumer p50 / p95 / p99 / max",
+                                    rate, label),
                             String.format("%s / %s / %s / %s ms", fmt(p50), fmt(p95), fmt(p99), fmt(max)),
-                            String.format("written %s/s; lost %d; relay CPU %s s per 100k", Stats.of(written).describe("%,.0f"), lost,
-                                    Stats.of(cpu).describe("%.1f")) + target(rate, median(p50), median(p99), limit));
-                    row(String.format("4. Cores used at %,d events/s (the harness writes and consumes)", rate), shares.describe(), "");
+                            String.format(
+                                            "written %s/s; lost %d; relay CPU %s s per 100k",
+                                            Stats.of(written).describe("%,.0f"),
+                                            lost,
+                                            Stats.of(cpu).describe("%.1f"))
+                                    + target(rate, median(p50), median(p99), limit));
+                    row(
+                            String.format("4. Cores used at %,d events/s (the harness writes and consumes)", rate),
+                            shares.describe(),
+                            "");
                 }
             }
         }
@@ -334,13 +415,22 @@ public final class BenchmarkSuite {
         for (int r = 0; r < repeats; r++) {
             SteadyLoad.Result result = BrokerLimit.plainClientAtRate(uri, deliveries, rate, steadySeconds);
             runs.add(result.latencies());
-            Files.writeString(out.resolve(String.format("timeline-broker-%d-run%d.txt", rate, r + 1)), result.timeline());
-            log(String.format("broker alone %d/s run %d: sent %.0f/s, %s, lost %d", rate, r + 1, result.writtenRate(),
-                    Figures.latencies(result.latencies()), result.lost()));
+            Files.writeString(
+                    out.resolve(String.format("timeline-broker-%d-run%d.txt", rate, r + 1)), result.timeline());
+            log(String.format(
+                    "broker alone %d/s run %d: sent %.0f/s, %s, lost %d",
+                    rate, r + 1, result.writtenRate(), Figures.latencies(result.latencies()), result.lost()));
         }
-        row(String.format("4. RabbitMQ alone, plain client paced at %,d msg/s: publish to consumer p50 / p95 / p99 / max", rate),
-                String.format("%s / %s / %s / %s ms", fmt(percentiles(runs, 50)), fmt(percentiles(runs, 95)),
-                        fmt(percentiles(runs, 99)), fmt(percentiles(runs, 100))),
+        row(
+                String.format(
+                        "4. RabbitMQ alone, plain client paced at %,d msg/s: publish to consumer p50 / p95 / p99 / max",
+                        rate),
+                String.format(
+                        "%s / %s / %s / %s ms",
+                        fmt(percentiles(runs, 50)),
+                        fmt(percentiles(runs, 95)),
+                        fmt(percentiles(runs, 99)),
+                        fmt(percentiles(runs, 100))),
                 "the broker's own share of the relay's figure below (same queue, same messages, no PostgreSQL)");
     }
 
@@ -370,22 +460,37 @@ public final class BenchmarkSuite {
 
     private static String fmt(double[] values) {
         Stats s = Stats.of(Arrays.stream(values).boxed().toList());
-        return s.runs().size() > 1 ? String.format("%.1f (%.1f-%.1f)", s.median(), s.min(), s.max()) : String.format("%.1f", s.median());
+        return s.runs().size() > 1
+                ? String.format("%.1f (%.1f-%.1f)", s.median(), s.min(), s.max())
+                : String.format("%.1f", s.median());
     }
 
     private static Map<String, String> relayEnv(TestDatabase db, String uri, String slot) {
-        return new java.util.HashMap<>(Map.of("RELAY_DB_URL", db.url(), "RELAY_DB_USER", db.user(),
-                "RELAY_DB_PASSWORD", db.password(), "RELAY_RABBITMQ_URI", uri, "RELAY_SLOT", slot));
+        return new java.util.HashMap<>(Map.of(
+                "RELAY_DB_URL",
+                db.url(),
+                "RELAY_DB_USER",
+                db.user(),
+                "RELAY_DB_PASSWORD",
+                db.password(),
+                "RELAY_RABBITMQ_URI",
+                uri,
+                "RELAY_SLOT",
+                slot));
     }
 
     private static void drained(BenchQueue queue) throws Exception {
-        Deliveries.await(() -> {
-            try {
-                return queue.depth() == 0;
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        }, 5, TimeUnit.MINUTES, "the benchmark queue to drain");
+        Deliveries.await(
+                () -> {
+                    try {
+                        return queue.depth() == 0;
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                },
+                5,
+                TimeUnit.MINUTES,
+                "the benchmark queue to drain");
     }
 
     @FunctionalInterface
@@ -422,13 +527,25 @@ public final class BenchmarkSuite {
 
     private void writeTable() throws Exception {
         StringBuilder md = new StringBuilder();
-        md.append("Run of ").append(Instant.now()).append(" on ").append(Machine.describe()).append("; ").append(repeats)
+        md.append("Run of ")
+                .append(Instant.now())
+                .append(" on ")
+                .append(Machine.describe())
+                .append("; ")
+                .append(repeats)
                 .append(" repeats each, median (min to max).\n\n| Measurement | Figure | Notes |\n|---|---|---|\n");
-        table.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v[0]).append(" | ").append(v[1]).append(" |\n"));
+        table.forEach((k, v) -> md.append("| ")
+                .append(k)
+                .append(" | ")
+                .append(v[0])
+                .append(" | ")
+                .append(v[1])
+                .append(" |\n"));
         Files.writeString(out.resolve("benchmarks.md"), md.toString());
         Files.writeString(out.resolve("raw.txt"), raw.toString());
         System.out.println();
         System.out.println(md);
-        System.out.println("bench: written " + out.resolve("benchmarks.md") + ", " + out.resolve("latency.png") + ", " + out.resolve("raw.txt"));
+        System.out.println("bench: written " + out.resolve("benchmarks.md") + ", " + out.resolve("latency.png") + ", "
+                + out.resolve("raw.txt"));
     }
 }

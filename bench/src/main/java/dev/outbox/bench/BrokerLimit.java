@@ -3,6 +3,8 @@ package dev.outbox.bench;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import dev.outbox.protocol.OutboxEvent;
+import dev.outbox.protocol.OutgoingMessage;
+import dev.outbox.protocol.WireFormat;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.BrokerConnector;
@@ -10,8 +12,6 @@ import dev.outbox.relay.publish.ConfirmingPublisher;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.BrokerConfig;
 import dev.outbox.sdk.Publisher;
-import dev.outbox.protocol.OutgoingMessage;
-import dev.outbox.protocol.WireFormat;
 import dev.outbox.testing.RabbitFixture;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -34,25 +34,31 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class BrokerLimit {
 
-    private BrokerLimit() {
-    }
+    private BrokerLimit() {}
 
     static OutgoingMessage message(long id) {
-        return new OutgoingMessage(UUID.randomUUID().toString(), BenchQueue.EXCHANGE + ".created",
-                Figures.ORDER_PAYLOAD.getBytes(StandardCharsets.UTF_8), Map.of("tenant", "acme"), id, "order",
-                "o-" + id, Instant.now());
+        return new OutgoingMessage(
+                UUID.randomUUID().toString(),
+                BenchQueue.EXCHANGE + ".created",
+                Figures.ORDER_PAYLOAD.getBytes(StandardCharsets.UTF_8),
+                Map.of("tenant", "acme"),
+                id,
+                "order",
+                "o-" + id,
+                Instant.now());
     }
 
     /** The plain client: one channel, confirms handled by a listener, at most {@code window} outstanding. */
     static double plainClient(String uri, int n, int window) throws Exception {
         List<OutgoingMessage> messages = messages(n);
         try (Connection c = RabbitFixture.connectionFactory(uri).newConnection("bench-plain");
-             Channel ch = c.createChannel()) {
+                Channel ch = c.createChannel()) {
             ch.confirmSelect();
             Semaphore permits = new Semaphore(window);
             NavigableMap<Long, Boolean> outstanding = new ConcurrentSkipListMap<>();
             AtomicLong nacks = new AtomicLong();
-            ch.addConfirmListener((seq, multiple) -> release(outstanding, permits, seq, multiple),
+            ch.addConfirmListener(
+                    (seq, multiple) -> release(outstanding, permits, seq, multiple),
                     (seq, multiple) -> nacks.addAndGet(release(outstanding, permits, seq, multiple)));
             long start = System.nanoTime();
             for (OutgoingMessage m : messages) {
@@ -76,9 +82,10 @@ final class BrokerLimit {
      * {@code rate} for {@code seconds} (asynchronous confirms, paced from one thread), each
      * message's latency from its publish call returning to its arrival at {@code deliveries}' consumer.
      */
-    static SteadyLoad.Result plainClientAtRate(String uri, Deliveries deliveries, int rate, int seconds) throws Exception {
+    static SteadyLoad.Result plainClientAtRate(String uri, Deliveries deliveries, int rate, int seconds)
+            throws Exception {
         try (Connection c = RabbitFixture.connectionFactory(uri).newConnection("bench-plain-paced");
-             Channel ch = c.createChannel()) {
+                Channel ch = c.createChannel()) {
             ch.confirmSelect();
             deliveries.reset();
             long begin = System.nanoTime();
@@ -101,7 +108,8 @@ final class BrokerLimit {
             ch.waitForConfirmsOrDie(TimeUnit.MINUTES.toMillis(1));
             double sentRate = sent / ((System.nanoTime() - begin) / 1e9);
             try {
-                Deliveries.await(() -> deliveries.missing() == 0, 60, TimeUnit.SECONDS, "the paced plain-client messages");
+                Deliveries.await(
+                        () -> deliveries.missing() == 0, 60, TimeUnit.SECONDS, "the paced plain-client messages");
             } catch (IllegalStateException stillMissing) {
                 // reported as lost
             }
@@ -119,15 +127,21 @@ final class BrokerLimit {
 
     /** The SDK's Publisher.send from {@code threads} threads sharing one Publisher (it waits for each confirm). */
     static double sdkPublisher(String uri, int n, int threads) throws Exception {
-        try (Broker broker = Broker.connect(BrokerConfig.of(uri)); Publisher publisher = new Publisher(broker)) {
-            publisher.send(OutboxEvent.builder(BenchQueue.EXCHANGE + ".created").payload(Figures.ORDER_PAYLOAD).build());
+        try (Broker broker = Broker.connect(BrokerConfig.of(uri));
+                Publisher publisher = new Publisher(broker)) {
+            publisher.send(OutboxEvent.builder(BenchQueue.EXCHANGE + ".created")
+                    .payload(Figures.ORDER_PAYLOAD)
+                    .build());
             List<Thread> workers = new ArrayList<>();
             long start = System.nanoTime();
             for (int t = 0; t < threads; t++) {
                 Thread w = new Thread(() -> {
                     for (int i = 0; i < n / threads; i++) {
-                        publisher.send(OutboxEvent.builder(BenchQueue.EXCHANGE + ".created").payload(Figures.ORDER_PAYLOAD)
-                                .header("tenant", "acme").aggregate("order", "o-" + i).build());
+                        publisher.send(OutboxEvent.builder(BenchQueue.EXCHANGE + ".created")
+                                .payload(Figures.ORDER_PAYLOAD)
+                                .header("tenant", "acme")
+                                .aggregate("order", "o-" + i)
+                                .build());
                     }
                 });
                 w.start();
@@ -144,7 +158,8 @@ final class BrokerLimit {
     static double relayPublisher(String uri, int n, int batchSize) throws Exception {
         RelayConfig config = RelayConfig.from(Map.of("RELAY_RABBITMQ_URI", uri, "RELAY_APP_ID", "bench"));
         List<OutgoingMessage> messages = messages(n);
-        try (ConfirmingPublisher publisher = new ConfirmingPublisher(new BrokerConnector(config), config, new RelayMetrics())) {
+        try (ConfirmingPublisher publisher =
+                new ConfirmingPublisher(new BrokerConnector(config), config, new RelayMetrics())) {
             publisher.publishAll(List.of(message(0)));
             long start = System.nanoTime();
             long last = -1;

@@ -27,13 +27,16 @@ public final class ConsumeBenchmark {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
         try (TestDatabase db = PostgresFixture.get().createDatabase("bench_consume");
-             TestVhost vhost = RabbitFixture.get().newVirtualHost("bench-consume");
-             Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()))) {
+                TestVhost vhost = RabbitFixture.get().newVirtualHost("bench-consume");
+                Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()))) {
             Migrations.apply(db.dataSource());
             for (boolean inbox : new boolean[] {false, true}) {
                 double rate = rate(db, vhost, broker, n, inbox);
-                Figures.report("consume", String.format("one Subscriber, prefetch 50, %s: %.0f messages/s (%d messages)",
-                        inbox ? "transactional inbox" : "ack only", rate, n));
+                Figures.report(
+                        "consume",
+                        String.format(
+                                "one Subscriber, prefetch 50, %s: %.0f messages/s (%d messages)",
+                                inbox ? "transactional inbox" : "ack only", rate, n));
             }
         }
         System.exit(0);
@@ -44,10 +47,11 @@ public final class ConsumeBenchmark {
         String queue = inbox ? "bench_inbox" : "bench_ack";
         CountDownLatch done = new CountDownLatch(n);
         Subscriber declare = new Subscriber(broker, "bench.x", SubscriptionOptions.queue(queue), queue);
-        declare.start((h, b) -> { });
+        declare.start((h, b) -> {});
         declare.close();
         fill(vhost, n);
-        try (Subscriber s = new Subscriber(broker, "bench.x", SubscriptionOptions.queue(queue).prefetch(50), queue)) {
+        try (Subscriber s = new Subscriber(
+                broker, "bench.x", SubscriptionOptions.queue(queue).prefetch(50), queue)) {
             long start = System.nanoTime();
             if (inbox) {
                 s.startTransactional(db.dataSource(), (h, body, c) -> done.countDown());
@@ -64,12 +68,19 @@ public final class ConsumeBenchmark {
     /** Publishes n persistent messages to exchange bench with async confirms. */
     private static void fill(TestVhost vhost, int n) throws Exception {
         try (Connection c = RabbitFixture.connectionFactory(vhost.uri()).newConnection("bench-fill");
-             Channel ch = c.createChannel()) {
+                Channel ch = c.createChannel()) {
             ch.confirmSelect();
             byte[] body = Figures.ORDER_PAYLOAD.getBytes(StandardCharsets.UTF_8);
             for (int i = 0; i < n; i++) {
-                ch.basicPublish("bench", "bench.x", new AMQP.BasicProperties.Builder().deliveryMode(2)
-                        .contentType("application/json").messageId(UUID.randomUUID().toString()).build(), body);
+                ch.basicPublish(
+                        "bench",
+                        "bench.x",
+                        new AMQP.BasicProperties.Builder()
+                                .deliveryMode(2)
+                                .contentType("application/json")
+                                .messageId(UUID.randomUUID().toString())
+                                .build(),
+                        body);
                 if (i % 1000 == 999) {
                     ch.waitForConfirmsOrDie(60_000);
                 }

@@ -29,18 +29,22 @@ final class CpuShares {
             Map<String, Double> byRole = new LinkedHashMap<>();
             long self = ProcessHandle.current().pid();
             double busy;
-            try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+            try (DirectoryStream<Path> procs = Files.newDirectoryStream(
+                    Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
                 for (Path proc : procs) {
                     long pid = Long.parseLong(proc.getFileName().toString());
                     ProcStat process;
                     try {
                         process = ProcStat.read(proc.resolve("stat"));
                     } catch (IOException gone) {
-                        continue;  // ended since the listing
+                        continue; // ended since the listing
                     }
                     // A PostgreSQL backend that ended during the measurement (a writer's connection)
                     // is counted in the postmaster's reaped children.
-                    byRole.merge(role(pid, process.name(), self, relayPid), process.cpuSecondsWithReapedChildren(), Double::sum);
+                    byRole.merge(
+                            role(pid, process.name(), self, relayPid),
+                            process.cpuSecondsWithReapedChildren(),
+                            Double::sum);
                 }
                 busy = machineBusySeconds();
             } catch (IOException | RuntimeException notLinux) {
@@ -87,7 +91,8 @@ final class CpuShares {
             return;
         }
         for (String role : ROLES) {
-            seconds.merge(role, to.seconds().getOrDefault(role, 0.0) - from.seconds().getOrDefault(role, 0.0), Double::sum);
+            seconds.merge(
+                    role, to.seconds().getOrDefault(role, 0.0) - from.seconds().getOrDefault(role, 0.0), Double::sum);
         }
         busySeconds += to.busySeconds() - from.busySeconds();
         wallSeconds += (to.atNanos() - from.atNanos()) / 1e9;
@@ -106,7 +111,9 @@ final class CpuShares {
             }
             out.append(out.isEmpty() ? "" : ", ").append(String.format("%s %.2f", role, cores));
         }
-        return out + String.format("; machine busy %.2f of %d cores (kernel interrupt work included)", busySeconds / wallSeconds,
-                Machine.cores());
+        return out
+                + String.format(
+                        "; machine busy %.2f of %d cores (kernel interrupt work included)",
+                        busySeconds / wallSeconds, Machine.cores());
     }
 }

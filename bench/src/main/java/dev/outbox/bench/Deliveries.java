@@ -20,6 +20,7 @@ final class Deliveries {
     private final AtomicLong lastAt = new AtomicLong();
     /** messageId -> {commit time, arrival time}; whichever of writer and consumer comes second records the latency. */
     private final Map<String, long[]> pending = new ConcurrentHashMap<>();
+
     private volatile LatencyLog latencies = new LatencyLog();
 
     DeliverCallback callback() {
@@ -129,15 +130,22 @@ final class Deliveries {
             long first = java.util.Arrays.stream(commits, 0, size).min().orElse(0);
             java.util.TreeMap<Long, java.util.List<Long>> buckets = new java.util.TreeMap<>();
             for (int i = 0; i < size; i++) {
-                buckets.computeIfAbsent((commits[i] - first) / (bucketMillis * 1_000_000L), k -> new java.util.ArrayList<>()).add(values[i]);
+                buckets.computeIfAbsent(
+                                (commits[i] - first) / (bucketMillis * 1_000_000L), k -> new java.util.ArrayList<>())
+                        .add(values[i]);
             }
             // The wall-clock start lets a stall be matched with the relay's, PostgreSQL's and RabbitMQ's logs.
             java.time.Instant start = java.time.Instant.now().minusNanos(System.nanoTime() - first);
             StringBuilder out = new StringBuilder("# first commit " + start + "\n# seconds events p50_ms max_ms\n");
             buckets.forEach((bucket, latencies) -> {
                 java.util.Collections.sort(latencies);
-                out.append(String.format(java.util.Locale.ROOT, "%.1f %d %.1f %.1f%n", bucket * bucketMillis / 1000.0, latencies.size(),
-                        latencies.get(latencies.size() / 2) / 1e6, latencies.get(latencies.size() - 1) / 1e6));
+                out.append(String.format(
+                        java.util.Locale.ROOT,
+                        "%.1f %d %.1f %.1f%n",
+                        bucket * bucketMillis / 1000.0,
+                        latencies.size(),
+                        latencies.get(latencies.size() / 2) / 1e6,
+                        latencies.get(latencies.size() - 1) / 1e6));
             });
             return out.toString();
         }

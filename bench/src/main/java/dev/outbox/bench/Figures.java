@@ -14,8 +14,7 @@ final class Figures {
     static final String ORDER_PAYLOAD = "{\"orderId\":\"o-123456\",\"customer\":\"c-42\",\"amount\":1999,"
             + "\"currency\":\"EUR\",\"items\":[{\"sku\":\"A-1\",\"qty\":2},{\"sku\":\"B-7\",\"qty\":1}]}";
 
-    private Figures() {
-    }
+    private Figures() {}
 
     static double percentile(long[] sortedNanos, double p) {
         if (sortedNanos.length == 0) {
@@ -28,16 +27,24 @@ final class Figures {
     static String latencies(long[] nanos) {
         long[] sorted = nanos.clone();
         Arrays.sort(sorted);
-        return String.format("p50=%.1f ms p95=%.1f ms p99=%.1f ms max=%.1f ms (n=%d)", percentile(sorted, 50),
-                percentile(sorted, 95), percentile(sorted, 99), percentile(sorted, 100), sorted.length);
+        return String.format(
+                "p50=%.1f ms p95=%.1f ms p99=%.1f ms max=%.1f ms (n=%d)",
+                percentile(sorted, 50),
+                percentile(sorted, 95),
+                percentile(sorted, 99),
+                percentile(sorted, 100),
+                sorted.length);
     }
 
     static void report(String benchmark, String line) {
         System.out.println(benchmark + ": " + line);
         try {
             Path dir = Files.createDirectories(Path.of("bench", "target", "results"));
-            Files.writeString(dir.resolve(benchmark + ".txt"), Instant.now() + " " + line + System.lineSeparator(),
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            Files.writeString(
+                    dir.resolve(benchmark + ".txt"),
+                    Instant.now() + " " + line + System.lineSeparator(),
+                    StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
         } catch (IOException e) {
             System.err.println("could not write results: " + e.getMessage());
         }

@@ -18,8 +18,7 @@ import javax.imageio.ImageIO;
 final class LatencyPlot {
 
     /** One offered rate: p50, p95, p99 and max in milliseconds (medians over the repeats). */
-    record Point(double rate, double p50, double p95, double p99, double max) {
-    }
+    record Point(double rate, double p50, double p95, double p99, double max) {}
 
     private static final int W = 900;
     private static final int H = 560;
@@ -27,13 +26,16 @@ final class LatencyPlot {
     private static final int RIGHT = 170;
     private static final int TOP = 50;
     private static final int BOTTOM = 60;
-    private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0xd62728)};
+    private static final Color[] COLORS = {
+        new Color(0x1f77b4), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0xd62728)
+    };
     private static final String[] NAMES = {"p50", "p95", "p99", "max"};
 
-    private LatencyPlot() {
-    }
+    private LatencyPlot() {}
 
-    static void write(Path file, String title, List<Point> points, double targetRate, double targetP50, double targetP99) throws IOException {
+    static void write(
+            Path file, String title, List<Point> points, double targetRate, double targetP50, double targetP99)
+            throws IOException {
         BufferedImage image = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
@@ -42,12 +44,16 @@ final class LatencyPlot {
         g.fillRect(0, 0, W, H);
         double maxRate = points.stream().mapToDouble(Point::rate).max().orElse(1) * 1.1;
         double minMs = 0.5;
-        double maxMs = Math.max(100, points.stream().mapToDouble(Point::max).max().orElse(100) * 1.5);
+        double maxMs =
+                Math.max(100, points.stream().mapToDouble(Point::max).max().orElse(100) * 1.5);
         int plotW = W - LEFT - RIGHT;
         int plotH = H - TOP - BOTTOM;
         java.util.function.DoubleUnaryOperator x = r -> LEFT + r / maxRate * plotW;
-        java.util.function.DoubleUnaryOperator y = ms -> TOP + plotH
-                - (Math.log10(Math.max(minMs, ms)) - Math.log10(minMs)) / (Math.log10(maxMs) - Math.log10(minMs)) * plotH;
+        java.util.function.DoubleUnaryOperator y = ms -> TOP
+                + plotH
+                - (Math.log10(Math.max(minMs, ms)) - Math.log10(minMs))
+                        / (Math.log10(maxMs) - Math.log10(minMs))
+                        * plotH;
 
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         // grid and y labels: 1, 2, 5 x 10^k ms
@@ -61,7 +67,8 @@ final class LatencyPlot {
                 g.setColor(m == 1 ? new Color(0xcccccc) : new Color(0xeeeeee));
                 g.drawLine(LEFT, yy, LEFT + plotW, yy);
                 g.setColor(Color.DARK_GRAY);
-                g.drawString(ms >= 1000 ? String.format("%.0f s", ms / 1000) : String.format("%.0f ms", ms), 20, yy + 4);
+                g.drawString(
+                        ms >= 1000 ? String.format("%.0f s", ms / 1000) : String.format("%.0f ms", ms), 20, yy + 4);
             }
         }
         // x labels
@@ -75,7 +82,10 @@ final class LatencyPlot {
         }
         g.setColor(Color.BLACK);
         g.drawRect(LEFT, TOP, plotW, plotH);
-        g.drawString("offered events/s (single-row to few-row transactions, 4 writer threads)", LEFT + plotW / 2 - 200, H - 15);
+        g.drawString(
+                "offered events/s (single-row to few-row transactions, 4 writer threads)",
+                LEFT + plotW / 2 - 200,
+                H - 15);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
         g.drawString(title, LEFT, 30);
 

@@ -16,8 +16,11 @@ record ProcStat(String name, long userTicks, long systemTicks, long reapedChildr
 
     static ProcStat parse(String line) {
         String[] f = line.substring(line.lastIndexOf(')') + 2).split(" ");
-        return new ProcStat(line.substring(line.indexOf('(') + 1, line.lastIndexOf(')')),
-                Long.parseLong(f[11]), Long.parseLong(f[12]), Long.parseLong(f[13]) + Long.parseLong(f[14]));
+        return new ProcStat(
+                line.substring(line.indexOf('(') + 1, line.lastIndexOf(')')),
+                Long.parseLong(f[11]),
+                Long.parseLong(f[12]),
+                Long.parseLong(f[13]) + Long.parseLong(f[14]));
     }
 
     /** utime + stime, in seconds. */

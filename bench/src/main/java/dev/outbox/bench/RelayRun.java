@@ -28,16 +28,18 @@ final class RelayRun implements AutoCloseable {
     private RelayRun(Process process, int httpPort) {
         this.process = process;
         this.httpPort = httpPort;
-        this.sampler = new Thread(() -> {
-            while (process.isAlive()) {
-                peakRssKb.accumulateAndGet(rssKb(process.pid()), Math::max);
-                try {
-                    TimeUnit.MILLISECONDS.sleep(100);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "rss-sampler");
+        this.sampler = new Thread(
+                () -> {
+                    while (process.isAlive()) {
+                        peakRssKb.accumulateAndGet(rssKb(process.pid()), Math::max);
+                        try {
+                            TimeUnit.MILLISECONDS.sleep(100);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                },
+                "rss-sampler");
         sampler.setDaemon(true);
         sampler.start();
     }
@@ -54,7 +56,8 @@ final class RelayRun implements AutoCloseable {
         });
         List<String> command = List.of(launcher().toString(), "run");
         Path log = Files.createDirectories(Path.of("bench", "target")).resolve(logName + ".log");
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().putAll(env);
         return new RelayRun(pb.start(), port);
     }
@@ -65,7 +68,9 @@ final class RelayRun implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             checkAlive();
             try {
-                HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + "/health/ready").toURL().openConnection();
+                HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + "/health/ready")
+                        .toURL()
+                        .openConnection();
                 c.setConnectTimeout(500);
                 c.setReadTimeout(500);
                 if (c.getResponseCode() == 200) {
@@ -91,7 +96,9 @@ final class RelayRun implements AutoCloseable {
         String options = replaced == null || replaced.isBlank() ? "scripts/relay's JVM options" : replaced;
         String extra = System.getenv("RELAY_JAVA_EXTRA_OPTS");
         String java = System.getenv("RELAY_JAVA");
-        return options + (extra == null || extra.isBlank() ? "" : " " + extra) + (java == null || java.isBlank() ? "" : ", java " + java);
+        return options
+                + (extra == null || extra.isBlank() ? "" : " " + extra)
+                + (java == null || java.isBlank() ? "" : ", java " + java);
     }
 
     long pid() {
@@ -105,7 +112,8 @@ final class RelayRun implements AutoCloseable {
     /** utime + stime of the process, from /proc/PID/stat, in seconds (clock ticks of 100 Hz). */
     double cpuSeconds() {
         try {
-            return ProcStat.read(Path.of("/proc", Long.toString(process.pid()), "stat")).cpuSeconds();
+            return ProcStat.read(Path.of("/proc", Long.toString(process.pid()), "stat"))
+                    .cpuSeconds();
         } catch (IOException | RuntimeException e) {
             return Double.NaN;
         }
@@ -124,7 +132,8 @@ final class RelayRun implements AutoCloseable {
     private static Path launcher() {
         Path launcher = Path.of("scripts", "relay");
         if (!Files.exists(Path.of("cdc-relay", "target", "cdc-relay.jar"))) {
-            throw new IllegalStateException("cdc-relay/target/cdc-relay.jar not found: run ./mvnw package first (bench/run does)");
+            throw new IllegalStateException(
+                    "cdc-relay/target/cdc-relay.jar not found: run ./mvnw package first (bench/run does)");
         }
         return launcher.toAbsolutePath();
     }
@@ -138,7 +147,8 @@ final class RelayRun implements AutoCloseable {
      */
     Map<String, Double> cpuByThread() {
         Map<String, Double> byGroup = new java.util.LinkedHashMap<>();
-        try (java.nio.file.DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(process.pid()), "task"))) {
+        try (java.nio.file.DirectoryStream<Path> tasks =
+                Files.newDirectoryStream(Path.of("/proc", Long.toString(process.pid()), "task"))) {
             for (Path task : tasks) {
                 try {
                     ProcStat thread = ProcStat.read(task.resolve("stat"));

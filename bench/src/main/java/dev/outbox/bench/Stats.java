@@ -34,7 +34,9 @@ record Stats(List<Double> runs) {
 
     /** e.g. {@code 5,120 (4,980 to 5,300)}, with the given number format for each figure. */
     String describe(String format) {
-        return String.format(format, median()) + (runs.size() > 1
-                ? " (" + String.format(format, min()) + " to " + String.format(format, max()) + ")" : "");
+        return String.format(format, median())
+                + (runs.size() > 1
+                        ? " (" + String.format(format, min()) + " to " + String.format(format, max()) + ")"
+                        : "");
     }
 }

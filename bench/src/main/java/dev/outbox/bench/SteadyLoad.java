@@ -28,8 +28,7 @@ final class SteadyLoad {
         }
     }
 
-    private SteadyLoad() {
-    }
+    private SteadyLoad() {}
 
     static Result run(TestDatabase db, Deliveries deliveries, int rate, int seconds) throws Exception {
         Outbox outbox = new Outbox();
@@ -39,32 +38,39 @@ final class SteadyLoad {
         List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
         deliveries.reset();
         for (int w = 0; w < WRITERS; w++) {
-            Thread t = new Thread(() -> {
-                Pace pace = new Pace(begin, rate / (double) WRITERS, seconds, WARMUP_SECONDS);
-                try (Connection c = db.connect()) {
-                    c.setAutoCommit(false);
-                    for (int n = pace.next(500); n > 0; n = pace.next(500)) {
-                        List<OutboxEvent> events = new ArrayList<>(n);
-                        for (int i = 0; i < n; i++) {
-                            events.add(OutboxEvent.builder("bench.steady").payload(Figures.ORDER_PAYLOAD)
-                                    .header("tenant", "acme").messageId(java.util.UUID.randomUUID()).build());
+            Thread t = new Thread(
+                    () -> {
+                        Pace pace = new Pace(begin, rate / (double) WRITERS, seconds, WARMUP_SECONDS);
+                        try (Connection c = db.connect()) {
+                            c.setAutoCommit(false);
+                            for (int n = pace.next(500); n > 0; n = pace.next(500)) {
+                                List<OutboxEvent> events = new ArrayList<>(n);
+                                for (int i = 0; i < n; i++) {
+                                    events.add(OutboxEvent.builder("bench.steady")
+                                            .payload(Figures.ORDER_PAYLOAD)
+                                            .header("tenant", "acme")
+                                            .messageId(java.util.UUID.randomUUID())
+                                            .build());
+                                }
+                                boolean counting = pace.counting();
+                                if (counting) {
+                                    events.forEach(
+                                            e -> deliveries.expect(e.messageId().toString()));
+                                }
+                                outbox.appendAll(c, events);
+                                c.commit();
+                                long committed = System.nanoTime();
+                                if (counting) {
+                                    events.forEach(e ->
+                                            deliveries.committed(e.messageId().toString(), committed));
+                                }
+                                written.addAndGet(n);
+                            }
+                        } catch (Throwable e) {
+                            failures.add(e);
                         }
-                        boolean counting = pace.counting();
-                        if (counting) {
-                            events.forEach(e -> deliveries.expect(e.messageId().toString()));
-                        }
-                        outbox.appendAll(c, events);
-                        c.commit();
-                        long committed = System.nanoTime();
-                        if (counting) {
-                            events.forEach(e -> deliveries.committed(e.messageId().toString(), committed));
-                        }
-                        written.addAndGet(n);
-                    }
-                } catch (Throwable e) {
-                    failures.add(e);
-                }
-            }, "steady-writer-" + w);
+                    },
+                    "steady-writer-" + w);
             t.start();
             threads.add(t);
         }

@@ -1,10 +1,10 @@
 package dev.outbox.relay;
 
+import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.OutboxStream;
 import dev.outbox.relay.engine.SlotMonitor;
-import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.engine.StartupChecks;
 import dev.outbox.relay.http.HealthServer;
 import dev.outbox.relay.metrics.RelayMetrics;
@@ -68,10 +68,14 @@ public final class Relay {
                 maintenance.scheduleWithFixedDelay(this::startCaptureOnce, 1, 5, TimeUnit.SECONDS);
             }
             maintenance.scheduleWithFixedDelay(publisher::reconnectIfIdle, 0, 1, TimeUnit.SECONDS);
-            maintenance.scheduleWithFixedDelay(() -> {
-                OutboxStream current = stream;
-                metrics.streaming(current != null && current.isStreaming());
-            }, 0, 1, TimeUnit.SECONDS);
+            maintenance.scheduleWithFixedDelay(
+                    () -> {
+                        OutboxStream current = stream;
+                        metrics.streaming(current != null && current.isStreaming());
+                    },
+                    0,
+                    1,
+                    TimeUnit.SECONDS);
             streamUntilStopped();
         } finally {
             maintenance.shutdownNow();
@@ -89,7 +93,11 @@ public final class Relay {
                 prepareDatabase();
             } catch (SQLException e) {
                 notReadyReason = "database unreachable: " + e.getMessage();
-                LOG.warn("PostgreSQL at {} is not reachable ({}); retrying in {} ms", config.dbEndpoint(), e.getMessage(), backoff);
+                LOG.warn(
+                        "PostgreSQL at {} is not reachable ({}); retrying in {} ms",
+                        config.dbEndpoint(),
+                        e.getMessage(),
+                        backoff);
                 Thread.sleep(backoff);
                 backoff = Math.min(MAX_RESTART_BACKOFF_MS, backoff * 2);
                 continue;
@@ -97,8 +105,11 @@ public final class Relay {
             OutboxStream current = new OutboxStream(config, database, publisher, metrics);
             stream = current;
             notReadyReason = null;
-            LOG.info("Streaming events from slot {} (publication {}) to RabbitMQ at {}", config.slot(),
-                    config.publication(), config.rabbitEndpoint());
+            LOG.info(
+                    "Streaming events from slot {} (publication {}) to RabbitMQ at {}",
+                    config.slot(),
+                    config.publication(),
+                    config.rabbitEndpoint());
             current.start();
             Throwable failure;
             try {
@@ -125,7 +136,10 @@ public final class Relay {
             }
             if (reason.contains("is active for PID")) {
                 notReadyReason = "standby: slot " + config.slot() + " is in use by another relay";
-                LOG.info("Slot {} is in use by another process; standing by and retrying every {} ms", config.slot(), 2000);
+                LOG.info(
+                        "Slot {} is in use by another process; standing by and retrying every {} ms",
+                        config.slot(),
+                        2000);
                 Thread.sleep(2000);
                 continue;
             }
@@ -152,7 +166,8 @@ public final class Relay {
             c.start();
             capture = c;
         } catch (IOException | RuntimeException e) {
-            LOG.warn("Dead-letter capture not started yet ({}); retrying", dev.outbox.protocol.BrokerErrors.describe(e));
+            LOG.warn(
+                    "Dead-letter capture not started yet ({}); retrying", dev.outbox.protocol.BrokerErrors.describe(e));
             if (captureBroker != null) {
                 captureBroker.close();
                 captureBroker = null;
@@ -174,7 +189,10 @@ public final class Relay {
         try (com.rabbitmq.client.Connection c = connector.connect("startup-check")) {
             ConfirmingPublisher.declareTopology(c.createChannel(), connector.endpoint());
         } catch (IOException e) {
-            LOG.warn("RabbitMQ at {} is not reachable yet ({}); streaming waits for it", connector.endpoint(), e.getMessage());
+            LOG.warn(
+                    "RabbitMQ at {} is not reachable yet ({}); streaming waits for it",
+                    connector.endpoint(),
+                    e.getMessage());
         }
     }
 
@@ -214,7 +232,9 @@ public final class Relay {
     public void stop() throws InterruptedException {
         stopping = true;
         notReadyReason = "stopping";
-        LOG.info("Stopping: finishing the batch in flight (at most {} ms)", config.shutdownTimeout().toMillis());
+        LOG.info(
+                "Stopping: finishing the batch in flight (at most {} ms)",
+                config.shutdownTimeout().toMillis());
         ConfirmingPublisher p = publisher;
         if (p != null) {
             p.stopWithin(config.shutdownTimeout().toMillis());

@@ -22,23 +22,25 @@ final class EventWriter implements AutoCloseable {
 
     EventWriter(DataSource dataSource, String routingKey, int total, int perSecond) {
         Outbox outbox = new Outbox();
-        thread = new Thread(() -> {
-            long intervalNanos = TimeUnit.SECONDS.toNanos(1) / perSecond;
-            long next = System.nanoTime();
-            try (Connection c = dataSource.getConnection()) {
-                for (int i = 0; i < total && running.get(); i++) {
-                    AppendedEvent e = outbox.append(c, routingKey, "{\"n\":" + i + "}");
-                    committed.add(e.messageId().toString());
-                    next += intervalNanos;
-                    long wait = next - System.nanoTime();
-                    if (wait > 0) {
-                        TimeUnit.NANOSECONDS.sleep(wait);
+        thread = new Thread(
+                () -> {
+                    long intervalNanos = TimeUnit.SECONDS.toNanos(1) / perSecond;
+                    long next = System.nanoTime();
+                    try (Connection c = dataSource.getConnection()) {
+                        for (int i = 0; i < total && running.get(); i++) {
+                            AppendedEvent e = outbox.append(c, routingKey, "{\"n\":" + i + "}");
+                            committed.add(e.messageId().toString());
+                            next += intervalNanos;
+                            long wait = next - System.nanoTime();
+                            if (wait > 0) {
+                                TimeUnit.NANOSECONDS.sleep(wait);
+                            }
+                        }
+                    } catch (Throwable t) {
+                        failure = t;
                     }
-                }
-            } catch (Throwable t) {
-                failure = t;
-            }
-        }, "event-writer");
+                },
+                "event-writer");
         thread.start();
     }
 

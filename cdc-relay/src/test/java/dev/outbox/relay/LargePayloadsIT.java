@@ -39,10 +39,12 @@ class LargePayloadsIT {
     @Test
     void payloadsUpToTheTablesLimitPassTheLaunchersHeapInCommitOrder() throws Exception {
         try (Recorder events = Recorder.bind(BROKER, world.rabbit().queue("large"), world.exchange() + ":#");
-             RelayProcess relay = RelayProcess.start(world.env(), "large-" + world.exchange(),
-                     LauncherIT.launcherJvmOptions()).awaitReady()) {
+                RelayProcess relay = RelayProcess.start(
+                                world.env(), "large-" + world.exchange(), LauncherIT.launcherJvmOptions())
+                        .awaitReady()) {
             List<String> ids = new ArrayList<>();
-            String watermark = BrokerFaults.rabbitmqctl("eval", "vm_memory_monitor:get_vm_memory_high_watermark().").trim();
+            String watermark = BrokerFaults.rabbitmqctl("eval", "vm_memory_monitor:get_vm_memory_high_watermark().")
+                    .trim();
             try {
                 // RabbitMQ blocks publishers (a memory alarm): the relay's publisher waits while its WAL reader
                 // goes on. Before, Debezium's queue then filled with up to 2,048 events whatever their size.
@@ -54,22 +56,27 @@ class LargePayloadsIT {
                     }
                     c.commit();
                 }
-                await().during(Duration.ofSeconds(10)).atMost(Duration.ofSeconds(15))
+                await().during(Duration.ofSeconds(10))
+                        .atMost(Duration.ofSeconds(15))
                         .until(() -> relayAlive(relay));
             } finally {
                 if (watermark.startsWith("{absolute,")) {
-                    BrokerFaults.rabbitmqctl("set_vm_memory_high_watermark", "absolute",
+                    BrokerFaults.rabbitmqctl(
+                            "set_vm_memory_high_watermark",
+                            "absolute",
                             watermark.substring("{absolute,".length(), watermark.length() - 1));
                 } else {
                     BrokerFaults.rabbitmqctl("set_vm_memory_high_watermark", watermark);
                 }
             }
-            await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1)).until(() -> {
-                if (!relayAlive(relay)) {
-                    throw new AssertionError("the relay died:\n" + relay.output());
-                }
-                return events.messageIds().containsAll(ids);
-            });
+            await().atMost(Duration.ofMinutes(3))
+                    .pollInterval(Duration.ofSeconds(1))
+                    .until(() -> {
+                        if (!relayAlive(relay)) {
+                            throw new AssertionError("the relay died:\n" + relay.output());
+                        }
+                        return events.messageIds().containsAll(ids);
+                    });
             Recorder.Tally tally = events.tally(ids);
             System.out.println("scenario large-payloads: " + tally);
             assertThat(tally.lost()).isZero();
@@ -84,21 +91,25 @@ class LargePayloadsIT {
         // copied and decoded it twice more and died of OutOfMemoryError on it at every start.
         world.db().execute("ALTER TABLE events DROP CONSTRAINT payload_at_most_16_mib");
         try (Recorder events = Recorder.bind(BROKER, world.rabbit().queue("huge"), world.exchange() + ":#");
-             Recorder dlx = Recorder.existing(BROKER, "dead_letters");
-             RelayProcess relay = RelayProcess.start(world.env(), "huge-" + world.exchange(),
-                     LauncherIT.launcherJvmOptions()).awaitReady()) {
+                Recorder dlx = Recorder.existing(BROKER, "dead_letters");
+                RelayProcess relay = RelayProcess.start(
+                                world.env(), "huge-" + world.exchange(), LauncherIT.launcherJvmOptions())
+                        .awaitReady()) {
             String huge;
             String after;
             try (Connection c = world.db().dataSource().getConnection()) {
                 huge = insert(c, 60_000_000);
                 after = insert(c, 10);
             }
-            await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).until(() -> {
-                if (!relayAlive(relay)) {
-                    throw new AssertionError("the relay died:\n" + relay.output());
-                }
-                return events.messageIds().contains(after) && !dlx.deliveriesOf(List.of(huge)).isEmpty();
-            });
+            await().atMost(Duration.ofMinutes(2))
+                    .pollInterval(Duration.ofSeconds(1))
+                    .until(() -> {
+                        if (!relayAlive(relay)) {
+                            throw new AssertionError("the relay died:\n" + relay.output());
+                        }
+                        return events.messageIds().contains(after)
+                                && !dlx.deliveriesOf(List.of(huge)).isEmpty();
+                    });
             Recorder.Delivery copy = dlx.deliveriesOf(List.of(huge)).get(0);
             assertThat(copy.header("dead-letter-reason")).isEqualTo("relay_error");
             assertThat(copy.header("error")).contains("more than the 16 MiB the relay reads");

@@ -66,16 +66,19 @@ class LauncherIT {
         return new Result(p.exitValue(), output);
     }
 
-    private record Result(int exitCode, String output) {
-    }
+    private record Result(int exitCode, String output) {}
 
     @Test
     void theLauncherAndTheImageStartTheJvmWithTheSameOptionsAndNoWarning() throws Exception {
         // -Xms64m with -Xmn64m made the JVM's first line a gc,ergo warning, before anything of the relay's.
         Matcher launcher = LAUNCHER_OPTS.matcher(Files.readString(ROOT.resolve("scripts/relay")));
-        assertThat(launcher.find()).as("scripts/relay names its default JVM options").isTrue();
+        assertThat(launcher.find())
+                .as("scripts/relay names its default JVM options")
+                .isTrue();
         String options = launcher.group(1);
-        assertThat(imageEnvironment().get("RELAY_JAVA_OPTS")).as("Dockerfile RELAY_JAVA_OPTS").isEqualTo(options);
+        assertThat(imageEnvironment().get("RELAY_JAVA_OPTS"))
+                .as("Dockerfile RELAY_JAVA_OPTS")
+                .isEqualTo(options);
         List<String> command = new ArrayList<>(List.of(java()));
         command.addAll(List.of(options.split("\\s+")));
         command.add("-version");
@@ -98,12 +101,17 @@ class LauncherIT {
             Map<String, String> checkEnv = imageEnvironment();
             // In the image the relay listens on the default port; here on a free one, which the check is told.
             checkEnv.put("RELAY_HTTP_PORT", relayEnv.get("RELAY_HTTP_PORT"));
-            try (RelayProcess relay = RelayProcess.start(relayEnv, "launcher-" + relayEnv.get("RELAY_SLOT")).awaitReady()) {
+            try (RelayProcess relay = RelayProcess.start(relayEnv, "launcher-" + relayEnv.get("RELAY_SLOT"))
+                    .awaitReady()) {
                 Result ready = run(command, checkEnv);
-                assertThat(ready.exitCode()).as("health check on a ready relay: %s", ready.output()).isZero();
+                assertThat(ready.exitCode())
+                        .as("health check on a ready relay: %s", ready.output())
+                        .isZero();
             }
             Result stopped = run(command, checkEnv);
-            assertThat(stopped.exitCode()).as("health check with no relay: %s", stopped.output()).isEqualTo(1);
+            assertThat(stopped.exitCode())
+                    .as("health check with no relay: %s", stopped.output())
+                    .isEqualTo(1);
         }
     }
 }

@@ -36,7 +36,7 @@ class LeastPrivilegeIT {
             db.execute("CREATE TABLE customer_secrets (card text)");
             db.execute("INSERT INTO customer_secrets VALUES ('4111-1111')");
             db.execute(Files.readString(ROLES));
-            db.execute(Files.readString(ROLES));   // idempotent
+            db.execute(Files.readString(ROLES)); // idempotent
 
             Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
             env.put("RELAY_DB_USER", "outbox_relay");
@@ -44,20 +44,27 @@ class LeastPrivilegeIT {
             env.put("RELAY_MIGRATE", "false");
             env.put("RELAY_PUBLICATION", "cdc_relay_events");
             String exchange = RabbitFixture.uniqueName("lp");
-            try (Recorder recorder = Recorder.bind(RabbitFixture.get(), RabbitFixture.uniqueName("lp"), exchange + ":#");
-                 RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+            try (Recorder recorder =
+                            Recorder.bind(RabbitFixture.get(), RabbitFixture.uniqueName("lp"), exchange + ":#");
+                    RelayHarness relay = RelayHarness.start(env).awaitReady()) {
                 db.execute("INSERT INTO events (routing_key, payload) VALUES ('" + exchange + ".x', '{}')");
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() == 1);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.deliveries().size() == 1);
             } finally {
                 RabbitFixture.get().withChannel(ch -> ch.exchangeDelete(exchange));
             }
 
             try (Connection relayRole = connectAs(db, "outbox_relay")) {
-                assertThat(single(relayRole, "SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user")).isEqualTo("false");
-                assertThat(single(relayRole, "SELECT count(*)::text FROM events")).isEqualTo("1");
+                assertThat(single(relayRole, "SELECT rolsuper::text FROM pg_roles WHERE rolname = current_user"))
+                        .isEqualTo("false");
+                assertThat(single(relayRole, "SELECT count(*)::text FROM events"))
+                        .isEqualTo("1");
                 assertThatThrownBy(() -> single(relayRole, "SELECT card FROM customer_secrets"))
-                        .isInstanceOf(SQLException.class).hasMessageContaining("permission denied");
-                assertThatThrownBy(() -> single(relayRole, "INSERT INTO events (routing_key, payload) VALUES ('a.b', '{}') RETURNING 'x'"))
+                        .isInstanceOf(SQLException.class)
+                        .hasMessageContaining("permission denied");
+                assertThatThrownBy(() -> single(
+                                relayRole,
+                                "INSERT INTO events (routing_key, payload) VALUES ('a.b', '{}') RETURNING 'x'"))
                         .hasMessageContaining("permission denied");
             }
         } finally {
@@ -78,32 +85,39 @@ class LeastPrivilegeIT {
         String mqSecret = "mq-" + UUID.randomUUID();
         String user = RabbitFixture.uniqueName("relay-user");
         try (TestDatabase db = PostgresFixture.get().createDatabase("secrets");
-             TestVhost vhost = RabbitFixture.get().newVirtualHost("secrets")) {
+                TestVhost vhost = RabbitFixture.get().newVirtualHost("secrets")) {
             BrokerFaults.rabbitmqctl("add_user", user, mqSecret);
             try {
                 // The relay's documented permission set, with its event exchanges named secret*: RabbitMQ
                 // wants read on an exchange declared with an alternate exchange, and on DLX/unrouted to bind.
                 String relayResources = "^(secret.*|unrouted|DLX|dead_letters)$";
-                BrokerFaults.rabbitmqctl("set_permissions", "-p", vhost.name(), user,
-                        relayResources, relayResources, relayResources);
+                BrokerFaults.rabbitmqctl(
+                        "set_permissions", "-p", vhost.name(), user, relayResources, relayResources, relayResources);
                 URI base = URI.create(vhost.uri());
                 Path uriFile = Files.createTempFile("relay-uri", ".txt");
-                Files.writeString(uriFile, "amqp://" + user + ":" + mqSecret + "@" + base.getHost() + ":" + base.getPort()
-                        + base.getRawPath() + "\n");
+                Files.writeString(
+                        uriFile,
+                        "amqp://" + user + ":" + mqSecret + "@" + base.getHost() + ":" + base.getPort()
+                                + base.getRawPath() + "\n");
                 Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
                 env.remove("RELAY_RABBITMQ_URI");
                 env.put("RELAY_RABBITMQ_URI_FILE", uriFile.toString());
                 env.put("RELAY_DB_PASSWORD", dbSecret);
                 env.put("RELAY_LOG_LEVEL", "DEBUG");
                 env.put("RELAY_CAPTURE_DEAD_LETTERS", "true");
-                try (RelayProcess relay = RelayProcess.start(env, "secrets-" + env.get("RELAY_SLOT")).awaitReady()) {
+                try (RelayProcess relay = RelayProcess.start(env, "secrets-" + env.get("RELAY_SLOT"))
+                        .awaitReady()) {
                     db.execute("INSERT INTO events (routing_key, payload) VALUES ('secret.x', '{\"n\": 1}')");
-                    await().atMost(Duration.ofSeconds(30)).until(() ->
-                            db.queryLong("SELECT count(*) FROM dead_letters WHERE reason = 'unroutable'") == 1);
+                    await().atMost(Duration.ofSeconds(30))
+                            .until(() ->
+                                    db.queryLong("SELECT count(*) FROM dead_letters WHERE reason = 'unroutable'") == 1);
                     assertThat(relay.get("/metrics")).doesNotContain(mqSecret).doesNotContain(dbSecret);
                     assertThat(relay.terminate()).isZero();
                     String output = relay.output();
-                    assertThat(output).contains("DEBUG").doesNotContain(mqSecret).doesNotContain(dbSecret);
+                    assertThat(output)
+                            .contains("DEBUG")
+                            .doesNotContain(mqSecret)
+                            .doesNotContain(dbSecret);
                 } finally {
                     Files.deleteIfExists(uriFile);
                 }
@@ -117,17 +131,23 @@ class LeastPrivilegeIT {
     void aBrokerUserWithoutPermissionsIsToldWhatTheRelayNeeds() throws Exception {
         String user = RabbitFixture.uniqueName("no-perms");
         try (TestDatabase db = PostgresFixture.get().createDatabase("no_perms");
-             TestVhost vhost = RabbitFixture.get().newVirtualHost("no-perms")) {
+                TestVhost vhost = RabbitFixture.get().newVirtualHost("no-perms")) {
             BrokerFaults.rabbitmqctl("add_user", user, "pw-" + user);
             try {
                 BrokerFaults.rabbitmqctl("set_permissions", "-p", vhost.name(), user, "^$", "^$", "^$");
                 URI base = URI.create(vhost.uri());
                 Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
-                env.put("RELAY_RABBITMQ_URI", "amqp://" + user + ":pw-" + user + "@" + base.getHost() + ":" + base.getPort()
-                        + base.getRawPath());
+                env.put(
+                        "RELAY_RABBITMQ_URI",
+                        "amqp://" + user + ":pw-" + user + "@" + base.getHost() + ":" + base.getPort()
+                                + base.getRawPath());
                 try (RelayProcess relay = RelayProcess.start(env, "noperms-" + env.get("RELAY_SLOT"))) {
-                    assertThat(relay.awaitExit(Duration.ofSeconds(60))).as(relay.output()).isEqualTo(3);
-                    assertThat(relay.output()).contains("refused the relay's user").contains("ACCESS_REFUSED")
+                    assertThat(relay.awaitExit(Duration.ofSeconds(60)))
+                            .as(relay.output())
+                            .isEqualTo(3);
+                    assertThat(relay.output())
+                            .contains("refused the relay's user")
+                            .contains("ACCESS_REFUSED")
                             .contains("configure and write permission");
                 }
             } finally {
@@ -144,7 +164,8 @@ class LeastPrivilegeIT {
     }
 
     private static String single(Connection c, String sql) throws SQLException {
-        try (var s = c.createStatement(); var rs = s.executeQuery(sql)) {
+        try (var s = c.createStatement();
+                var rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }

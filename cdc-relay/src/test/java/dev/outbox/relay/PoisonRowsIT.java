@@ -33,8 +33,9 @@ class PoisonRowsIT {
         world = RelayWorld.create("relay_poison", "poison");
         // The table refuses such rows since V7; rows from before it, or from a writer that dropped
         // the constraints, still reach the relay, and are what this test writes.
-        world.db().execute("ALTER TABLE events DROP CONSTRAINT headers_names_at_most_255_bytes_and_not_reserved,"
-                + " DROP CONSTRAINT headers_at_most_65536_bytes");
+        world.db()
+                .execute("ALTER TABLE events DROP CONSTRAINT headers_names_at_most_255_bytes_and_not_reserved,"
+                        + " DROP CONSTRAINT headers_at_most_65536_bytes");
     }
 
     @AfterEach
@@ -45,8 +46,9 @@ class PoisonRowsIT {
     /** Inserts a row as a writer bypassing the Java API would; its message id. */
     private String insert(String tag, String payload, String headersJson, String aggregateId) throws Exception {
         try (Connection c = world.db().dataSource().getConnection();
-             PreparedStatement ps = c.prepareStatement("INSERT INTO events (routing_key, payload, headers, aggregate_type,"
-                     + " aggregate_id) VALUES (?, ?::jsonb, ?::jsonb, 'order', ?) RETURNING message_id::text")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO events (routing_key, payload, headers, aggregate_type,"
+                                + " aggregate_id) VALUES (?, ?::jsonb, ?::jsonb, 'order', ?) RETURNING message_id::text")) {
             ps.setString(1, world.exchange() + "." + tag);
             ps.setString(2, payload);
             ps.setString(3, headersJson);
@@ -61,8 +63,8 @@ class PoisonRowsIT {
     @Test
     void rowsWhoseHeadersAmqpCannotCarryGoToDlxAndTheRowsAfterThemArriveInOrder() throws Exception {
         try (Recorder events = Recorder.bind(BROKER, world.rabbit().queue("poison"), world.exchange() + ":#");
-             Recorder dlx = Recorder.existing(BROKER, "dead_letters");
-             RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
+                Recorder dlx = Recorder.existing(BROKER, "dead_letters");
+                RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
             List<String> good = new ArrayList<>();
             good.add(insert("created", "{\"n\":1}", "{}", "1"));
             String longName = insert("created", "{\"n\":2}", "{\"" + "h".repeat(300) + "\": \"v\"}", "2");
@@ -71,8 +73,9 @@ class PoisonRowsIT {
             String hugeHeaders = insert("created", "{\"n\":4}", "{\"big\": \"" + "a".repeat(300_000) + "\"}", "4");
             good.add(insert("created", "{\"n\":5}", "{}", "5"));
 
-            await().atMost(Duration.ofSeconds(30)).until(() -> events.messageIds().containsAll(good)
-                    && dlx.deliveriesOf(List.of(longName, hugeHeaders)).size() >= 2);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> events.messageIds().containsAll(good)
+                            && dlx.deliveriesOf(List.of(longName, hugeHeaders)).size() >= 2);
             Recorder.Tally tally = events.tally(good);
             System.out.println("scenario poison-headers: " + tally + " relay_error=2");
             assertThat(tally.unexpected()).isZero();
@@ -86,7 +89,9 @@ class PoisonRowsIT {
             assertThat(name.bodyText()).isEqualTo("{\"n\": 2}");
 
             Recorder.Delivery huge = dlx.deliveriesOf(List.of(hugeHeaders)).get(0);
-            assertThat(huge.header("error")).contains("do not fit in one AMQP frame").contains("headers were not kept");
+            assertThat(huge.header("error"))
+                    .contains("do not fit in one AMQP frame")
+                    .contains("headers were not kept");
             assertThat(huge.header("big")).isNull();
             assertThat(huge.header("aggregate-id")).isEqualTo("4");
             assertThat(relay.relay().metrics().scrape()).contains("relay_errors_total{reason=\"relay_error\"} 2.0");
@@ -99,8 +104,8 @@ class PoisonRowsIT {
         // RabbitMQ reads max_message_size when a channel opens: the relay started after this sees it.
         BrokerFaults.rabbitmqctl("eval", "application:set_env(rabbit, max_message_size, 65536).");
         try (Recorder events = Recorder.bind(BROKER, world.rabbit().queue("poison"), world.exchange() + ":#");
-             Recorder dlx = Recorder.existing(BROKER, "dead_letters");
-             RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
+                Recorder dlx = Recorder.existing(BROKER, "dead_letters");
+                RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
             String big = "{\"pad\": \"" + "x".repeat(100_000) + "\"}";
             List<String> good = new ArrayList<>();
             good.add(insert("created", "{\"n\":1}", "{}", "1"));
@@ -109,8 +114,9 @@ class PoisonRowsIT {
             String second = insert("created", big, "{}", "4");
             good.add(insert("created", "{\"n\":5}", "{}", "5"));
 
-            await().atMost(Duration.ofSeconds(60)).until(() -> events.messageIds().containsAll(good)
-                    && dlx.deliveriesOf(List.of(first, second)).size() >= 2);
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> events.messageIds().containsAll(good)
+                            && dlx.deliveriesOf(List.of(first, second)).size() >= 2);
             Recorder.Tally tally = events.tally(good);
             System.out.println("scenario poison-max-message-size: " + tally);
             assertThat(tally.unexpected()).isZero();

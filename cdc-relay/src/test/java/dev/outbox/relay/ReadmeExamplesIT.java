@@ -41,11 +41,11 @@ import org.junit.jupiter.api.Test;
 class ReadmeExamplesIT {
 
     private static final Path README = Path.of("..", "README.md");
-    private static final Path SOURCE = Path.of("src", "test", "java", "dev", "outbox", "relay", "ReadmeExamplesIT.java");
+    private static final Path SOURCE =
+            Path.of("src", "test", "java", "dev", "outbox", "relay", "ReadmeExamplesIT.java");
 
     /** What the README's order serialises to: {"id": 42, "customer": "acme"}. */
-    record Order(long id, String customer) {
-    }
+    record Order(long id, String customer) {}
 
     /** The README's stand-in for a billing service: not ready the first time it is asked. */
     static final class Invoices {
@@ -102,7 +102,8 @@ class ReadmeExamplesIT {
         while (region.find()) {
             regions.put(region.group(1), region.group(2).stripIndent().strip());
         }
-        assertThat(readme).as("the README's Java blocks, in order: write, subscribe, publish")
+        assertThat(readme)
+                .as("the README's Java blocks, in order: write, subscribe, publish")
                 .containsExactly(regions.get("write"), regions.get("subscribe"), regions.get("publish"));
     }
 
@@ -115,6 +116,7 @@ class ReadmeExamplesIT {
         Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
         env.put("RELAY_RABBITMQ_URI", vhost.uri());
         try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+            // spotless:off
             // README:subscribe
             Broker broker = Broker.connect(BrokerConfig.of(rabbitUri));   // e.g. amqp://guest:guest@localhost:5672/%2F
             Subscriber subscriber = new Subscriber(broker, "order.created.*", SubscriptionOptions.queue("billing_orders"), "billing");
@@ -123,14 +125,20 @@ class ReadmeExamplesIT {
                 invoices.create(body.get("id").asLong());
             });
             // README:end
-            try (broker; subscriber) {
+            // spotless:on
+            try (broker;
+                    subscriber) {
+                // spotless:off
                 // README:write
                 Outbox outbox = new Outbox();
                 outbox.saveAndAppend(dataSource, c -> saveOrder(c, order), OutboxEvent.of("order.created.v1", order));
                 // README:end
+                // spotless:on
+                // spotless:off
                 // README:publish
                 new Publisher(broker).send(OutboxEvent.of("order.created.v1", order));
                 // README:end
+                // spotless:on
                 await().atMost(Duration.ofSeconds(30)).until(() -> invoices.created.size() == 2);
                 assertThat(invoices.created).containsExactly(42L, 42L);
                 assertThat(db.queryLong("SELECT count(*) FROM orders")).isEqualTo(1);

@@ -10,8 +10,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /** The environment of one test's relay: its own database, slot, app id and HTTP port. */
 final class RelayEnv {
 
-    private RelayEnv() {
-    }
+    private RelayEnv() {}
 
     static Map<String, String> forTest(TestDatabase db, RabbitFixture broker) {
         Map<String, String> env = new HashMap<>();
@@ -19,7 +18,9 @@ final class RelayEnv {
         env.put("RELAY_DB_USER", db.user());
         env.put("RELAY_DB_PASSWORD", db.password());
         env.put("RELAY_RABBITMQ_URI", broker.uri());
-        env.put("RELAY_SLOT", "it_slot_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30, 1L << 40), 36));
+        env.put(
+                "RELAY_SLOT",
+                "it_slot_" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 30, 1L << 40), 36));
         env.put("RELAY_APP_ID", "it-relay");
         env.put("RELAY_HTTP_PORT", Integer.toString(Ports.free()));
         env.put("RELAY_HEARTBEAT_INTERVAL_MS", "1000");

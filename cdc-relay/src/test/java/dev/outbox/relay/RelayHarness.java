@@ -16,13 +16,15 @@ final class RelayHarness implements AutoCloseable {
 
     private RelayHarness(RelayConfig config) {
         this.relay = new Relay(config);
-        this.thread = new Thread(() -> {
-            try {
-                relay.run();
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        }, "relay-under-test");
+        this.thread = new Thread(
+                () -> {
+                    try {
+                        relay.run();
+                    } catch (Throwable t) {
+                        failure.set(t);
+                    }
+                },
+                "relay-under-test");
     }
 
     static RelayHarness start(Map<String, String> env) {
@@ -33,12 +35,15 @@ final class RelayHarness implements AutoCloseable {
 
     /** Waits until the relay streams and is connected to the broker. */
     RelayHarness awaitReady() {
-        await("relay ready").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> {
-            if (failure.get() != null) {
-                throw new AssertionError("relay failed", failure.get());
-            }
-            return relay.readiness() == null;
-        });
+        await("relay ready")
+                .atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> {
+                    if (failure.get() != null) {
+                        throw new AssertionError("relay failed", failure.get());
+                    }
+                    return relay.readiness() == null;
+                });
         return this;
     }
 

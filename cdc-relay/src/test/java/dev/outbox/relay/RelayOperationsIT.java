@@ -35,14 +35,18 @@ class RelayOperationsIT {
         Map<String, String> standbyEnv = new HashMap<>(world.env());
         standbyEnv.put("RELAY_HTTP_PORT", Integer.toString(Ports.free()));
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("ops"), world.exchange() + ":#");
-             RelayProcess active = RelayProcess.start(world.env(), "active-" + world.env().get("RELAY_SLOT")).awaitReady();
-             RelayProcess standby = RelayProcess.start(standbyEnv, "standby-" + world.env().get("RELAY_SLOT"));
-             EventWriter writer = new EventWriter(world.db().dataSource(), world.exchange() + ".ha", 3000, 300)) {
+                RelayProcess active = RelayProcess.start(
+                                world.env(), "active-" + world.env().get("RELAY_SLOT"))
+                        .awaitReady();
+                RelayProcess standby =
+                        RelayProcess.start(standbyEnv, "standby-" + world.env().get("RELAY_SLOT"));
+                EventWriter writer = new EventWriter(world.db().dataSource(), world.exchange() + ".ha", 3000, 300)) {
             await().atMost(Duration.ofSeconds(60)).until(() -> standby.output().contains("standing by"));
             assertThat(standby.readyStatus()).isEqualTo(503);
             assertThat(standby.get("/health/ready")).contains("standby");
 
-            await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > 300);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> recorder.deliveries().size() > 300);
             active.kill();
             long killedAt = System.nanoTime();
             standby.awaitReady();
@@ -50,11 +54,14 @@ class RelayOperationsIT {
 
             writer.awaitDone();
             List<String> committed = writer.committed();
-            await().atMost(Duration.ofSeconds(60)).until(() -> recorder.tally(committed).lost() == 0);
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> recorder.tally(committed).lost() == 0);
             Recorder.Tally tally = recorder.tally(committed);
             System.out.println("scenario hot-standby: takeover " + takeoverMillis + " ms after SIGKILL, " + tally);
             assertThat(tally.unexpected()).isZero();
-            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
+            assertThat(tally.orderViolations())
+                    .as("order violations per routing key")
+                    .isZero();
             assertThat(takeoverMillis).as("takeover time").isLessThan(30_000);
         }
     }
@@ -71,12 +78,17 @@ class RelayOperationsIT {
             }
             long written = world.db().queryLong("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint");
             // The slot must confirm past everything written so far, with no event in between.
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
-                    world.db().queryLong("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint"
-                            + " FROM pg_replication_slots WHERE slot_name = '" + slot + "'") >= written);
-            long retained = world.db().queryLong("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
-                    + " FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
-            System.out.println("scenario wal-idle-events: unrelated writes=" + chunks * 4 + " MB, slot retains " + retained + " bytes");
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> world.db()
+                                    .queryLong("SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint"
+                                            + " FROM pg_replication_slots WHERE slot_name = '" + slot + "'")
+                            >= written);
+            long retained = world.db()
+                    .queryLong("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
+                            + " FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+            System.out.println("scenario wal-idle-events: unrelated writes=" + chunks * 4 + " MB, slot retains "
+                    + retained + " bytes");
             assertThat(retained).isLessThan(16L * 1024 * 1024);
         }
     }
@@ -84,19 +96,25 @@ class RelayOperationsIT {
     @Test
     void healthAndMetricsShowWhatTheRelayDoes() throws Exception {
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("ops"), world.exchange() + ":#");
-             RelayProcess relay = RelayProcess.start(world.env(), "metrics-" + world.env().get("RELAY_SLOT")).awaitReady()) {
+                RelayProcess relay = RelayProcess.start(
+                                world.env(), "metrics-" + world.env().get("RELAY_SLOT"))
+                        .awaitReady()) {
             assertThat(relay.get("/health/live")).contains("UP");
             assertThat(relay.get("/health/ready")).contains("UP");
-            world.db().execute("INSERT INTO events (routing_key, payload) SELECT '" + world.exchange() + ".m', '{}' FROM generate_series(1, 25)");
-            await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() == 25);
-            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(relay.get("/metrics"))
-                    .contains("relay_events_published_total{exchange=\"" + world.exchange() + "\"} 25.0")
-                    .contains("relay_commit_to_confirm_seconds")
-                    .contains("relay_batch_size")
-                    .contains("relay_messages_unconfirmed")
-                    .contains("relay_broker_connected 1.0")
-                    .contains("relay_streaming 1.0")
-                    .containsPattern("relay_slot_lag_bytes [0-9]"));
+            world.db()
+                    .execute("INSERT INTO events (routing_key, payload) SELECT '" + world.exchange()
+                            + ".m', '{}' FROM generate_series(1, 25)");
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> recorder.deliveries().size() == 25);
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(() -> assertThat(relay.get("/metrics"))
+                            .contains("relay_events_published_total{exchange=\"" + world.exchange() + "\"} 25.0")
+                            .contains("relay_commit_to_confirm_seconds")
+                            .contains("relay_batch_size")
+                            .contains("relay_messages_unconfirmed")
+                            .contains("relay_broker_connected 1.0")
+                            .contains("relay_streaming 1.0")
+                            .containsPattern("relay_slot_lag_bytes [0-9]"));
         }
     }
 }

@@ -18,7 +18,8 @@ import java.util.Map;
 final class RelayProcess implements AutoCloseable {
 
     static final Path JAR = Path.of("target", "cdc-relay.jar");
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private final Process process;
     private final Path log;
@@ -57,8 +58,11 @@ final class RelayProcess implements AutoCloseable {
     /** Status code of GET /health/ready, or -1 when nothing answers. */
     int readyStatus() {
         try {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))
-                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HTTP.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))
+                            .timeout(Duration.ofSeconds(2))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             return r.statusCode();
         } catch (IOException e) {
             return -1;
@@ -69,17 +73,24 @@ final class RelayProcess implements AutoCloseable {
     }
 
     String get(String path) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return HTTP.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     RelayProcess awaitReady() {
-        await("relay process ready").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100)).until(() -> {
-            if (!process.isAlive()) {
-                throw new AssertionError("relay exited with " + process.exitValue() + ":\n" + output());
-            }
-            return readyStatus() == 200;
-        });
+        await("relay process ready")
+                .atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    if (!process.isAlive()) {
+                        throw new AssertionError("relay exited with " + process.exitValue() + ":\n" + output());
+                    }
+                    return readyStatus() == 200;
+                });
         return this;
     }
 

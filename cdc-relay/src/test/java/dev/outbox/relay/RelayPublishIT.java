@@ -24,7 +24,6 @@ import javax.management.ObjectName;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** What a running relay publishes, against real PostgreSQL and RabbitMQ. */
@@ -94,11 +93,13 @@ class RelayPublishIT {
             int t = tx;
             outbox.inTransaction(db.dataSource(), c -> {
                 for (int i = 0; i < 20; i++) {
-                    AppendedEvent e = outbox.append(c, OutboxEvent.builder(orders + ".created.v1")
-                            .payload("{\"tx\":" + t + ",\"i\":" + i + "}")
-                            .header("tenant", "acme")
-                            .aggregate("order", "o-" + t + "-" + i)
-                            .build());
+                    AppendedEvent e = outbox.append(
+                            c,
+                            OutboxEvent.builder(orders + ".created.v1")
+                                    .payload("{\"tx\":" + t + ",\"i\":" + i + "}")
+                                    .header("tenant", "acme")
+                                    .aggregate("order", "o-" + t + "-" + i)
+                                    .build());
                     createdEvents.add(e);
                     orderEvents.add(e);
                     orderEvents.add(outbox.append(c, orders + ".shipped", "{\"tx\":" + t + "}"));
@@ -124,7 +125,9 @@ class RelayPublishIT {
         assertThat(first.properties().getDeliveryMode()).isEqualTo(2);
         assertThat(first.properties().getContentType()).isEqualTo("application/json");
         assertThat(first.properties().getAppId()).isEqualTo("it-relay");
-        assertThat(first.properties().getTimestamp().toInstant()).isAfter(before).isBefore(Instant.now().plusSeconds(1));
+        assertThat(first.properties().getTimestamp().toInstant())
+                .isAfter(before)
+                .isBefore(Instant.now().plusSeconds(1));
         assertThat(first.header("event-id")).isEqualTo(Long.toString(firstEvent.id()));
         assertThat(Instant.parse(first.header("created-at"))).isAfter(before);
         assertThat(first.header("aggregate-type")).isEqualTo("order");
@@ -152,13 +155,16 @@ class RelayPublishIT {
     @Test
     void updatesAndDeletesOfEventRowsAreNotPublished() throws Exception {
         Recorder all = record(orders + ":" + orders + ".mutate.#");
-        AppendedEvent original = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".mutate.a", "{}"));
+        AppendedEvent original =
+                outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".mutate.a", "{}"));
         await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
         db.execute("UPDATE events SET payload = '{\"changed\": true}' WHERE id = " + original.id());
         db.execute("DELETE FROM events WHERE id = " + original.id());
         AppendedEvent marker = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".mutate.b", "{}"));
         await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() >= 2);
-        assertThat(all.messageIds()).containsExactly(original.messageId().toString(), marker.messageId().toString());
+        assertThat(all.messageIds())
+                .containsExactly(
+                        original.messageId().toString(), marker.messageId().toString());
     }
 
     @Test
@@ -166,9 +172,13 @@ class RelayPublishIT {
         String nobody = rabbit.exchange("nobody");
         AppendedEvent lonely = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, nobody + ".created", "{}"));
         try (Recorder unrouted = Recorder.existing(BROKER, "unrouted")) {
-            await().atMost(Duration.ofSeconds(20)).until(() ->
-                    !unrouted.deliveriesOf(List.of(lonely.messageId().toString())).isEmpty());
-            Recorder.Delivery d = unrouted.deliveriesOf(List.of(lonely.messageId().toString())).get(0);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> !unrouted.deliveriesOf(
+                                    List.of(lonely.messageId().toString()))
+                            .isEmpty());
+            Recorder.Delivery d = unrouted.deliveriesOf(
+                            List.of(lonely.messageId().toString()))
+                    .get(0);
             assertThat(d.routingKey()).isEqualTo(nobody + ".created");
             assertThat(d.header("event-id")).isEqualTo(Long.toString(lonely.id()));
         }
@@ -181,7 +191,8 @@ class RelayPublishIT {
         long oversize;
         long refused;
         AppendedEvent next;
-        try (Connection c = db.connect(); Statement s = c.createStatement()) {
+        try (Connection c = db.connect();
+                Statement s = c.createStatement()) {
             c.setAutoCommit(false);
             oversize = outbox.append(c, orders + ".after.big", big).id();
             // The exchange 'unrouted' exists as a fanout without an alternate exchange:
@@ -191,14 +202,24 @@ class RelayPublishIT {
             c.commit();
         }
         try (Recorder dlx = Recorder.existing(BROKER, "dead_letters")) {
-            await().atMost(Duration.ofSeconds(30)).until(() -> after.deliveries().size() >= 1
-                    && dlx.deliveries().stream().filter(d -> isEvent(d, oversize) || isEvent(d, refused)).count() == 2);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> after.deliveries().size() >= 1
+                            && dlx.deliveries().stream()
+                                            .filter(d -> isEvent(d, oversize) || isEvent(d, refused))
+                                            .count()
+                                    == 2);
             assertThat(after.messageIds()).containsExactly(next.messageId().toString());
-            Recorder.Delivery tooBig = dlx.deliveries().stream().filter(d -> isEvent(d, oversize)).findFirst().orElseThrow();
+            Recorder.Delivery tooBig = dlx.deliveries().stream()
+                    .filter(d -> isEvent(d, oversize))
+                    .findFirst()
+                    .orElseThrow();
             assertThat(tooBig.header("dead-letter-reason")).isEqualTo("relay_error");
             assertThat(tooBig.header("error")).contains("RELAY_MAX_MESSAGE_BYTES");
             assertThat(tooBig.header("original-routing-key")).isEqualTo(orders + ".after.big");
-            Recorder.Delivery clash = dlx.deliveries().stream().filter(d -> isEvent(d, refused)).findFirst().orElseThrow();
+            Recorder.Delivery clash = dlx.deliveries().stream()
+                    .filter(d -> isEvent(d, refused))
+                    .findFirst()
+                    .orElseThrow();
             assertThat(clash.header("error")).contains("refused to declare exchange 'unrouted'");
             assertThat(clash.bodyText()).isEqualTo("{}");
         }
@@ -208,8 +229,8 @@ class RelayPublishIT {
     @Test
     void createdAtIsSentAsTheRowsTimeToTheMicrosecond() throws Exception {
         Recorder all = record(orders + ":" + orders + ".dated.#");
-        db.execute("INSERT INTO events (routing_key, payload, created_at) VALUES"
-                + " ('" + orders + ".dated.a', '{}', '2026-01-02 05:04:05.123456+02')");
+        db.execute("INSERT INTO events (routing_key, payload, created_at) VALUES" + " ('" + orders
+                + ".dated.a', '{}', '2026-01-02 05:04:05.123456+02')");
         await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
         Recorder.Delivery d = all.deliveries().get(0);
         assertThat(d.header("created-at")).isEqualTo("2026-01-02T03:04:05.123456Z");
@@ -220,10 +241,14 @@ class RelayPublishIT {
     void payloadAndHeadersOutsideAsciiArriveByteForByte() throws Exception {
         Recorder all = record(orders + ":" + orders + ".intl.#");
         String payload = "{\"name\": \"Zoë, 日本, \uD83D\uDE80\"}";
-        outbox.inTransaction(db.dataSource(), c -> outbox.append(c, OutboxEvent.builder(orders + ".intl.a")
-                .payload(payload)
-                .header("city", "Kraków 東京")
-                .build()));
+        outbox.inTransaction(
+                db.dataSource(),
+                c -> outbox.append(
+                        c,
+                        OutboxEvent.builder(orders + ".intl.a")
+                                .payload(payload)
+                                .header("city", "Kraków 東京")
+                                .build()));
         await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
         Recorder.Delivery d = all.deliveries().get(0);
         assertThat(d.bodyText()).isEqualTo(payload);
@@ -236,14 +261,18 @@ class RelayPublishIT {
         // Rows from before the created_at_must_be_finite constraint (it is NOT VALID) may hold 'infinity'.
         db.execute("ALTER TABLE events DROP CONSTRAINT created_at_must_be_finite");
         try {
-            db.execute("INSERT INTO events (routing_key, payload, created_at) VALUES ('" + orders + ".forever.a', '{}', 'infinity')");
+            db.execute("INSERT INTO events (routing_key, payload, created_at) VALUES ('" + orders
+                    + ".forever.a', '{}', 'infinity')");
         } finally {
-            db.execute("ALTER TABLE events ADD CONSTRAINT created_at_must_be_finite CHECK (isfinite(created_at)) NOT VALID");
+            db.execute(
+                    "ALTER TABLE events ADD CONSTRAINT created_at_must_be_finite CHECK (isfinite(created_at)) NOT VALID");
         }
         AppendedEvent next = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".forever.b", "{}"));
         await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 2);
-        assertThat(Instant.parse(all.deliveries().get(0).header("created-at"))).isAfter(Instant.parse("9999-12-31T23:59:59Z"));
-        assertThat(all.deliveries().get(1).messageId()).isEqualTo(next.messageId().toString());
+        assertThat(Instant.parse(all.deliveries().get(0).header("created-at")))
+                .isAfter(Instant.parse("9999-12-31T23:59:59Z"));
+        assertThat(all.deliveries().get(1).messageId())
+                .isEqualTo(next.messageId().toString());
     }
 
     @Test
@@ -251,10 +280,15 @@ class RelayPublishIT {
         Recorder all = record(orders + ":" + orders + ".metric.#");
         AppendedEvent event = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".metric.a", "{}"));
         await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
-        Object lastEvent = ManagementFactory.getPlatformMBeanServer().getAttribute(new ObjectName(
-                "debezium.postgres:type=connector-metrics,context=streaming,server=" + slot), "LastEvent");
+        Object lastEvent = ManagementFactory.getPlatformMBeanServer()
+                .getAttribute(
+                        new ObjectName("debezium.postgres:type=connector-metrics,context=streaming,server=" + slot),
+                        "LastEvent");
         // e.g. position: {lsn: 499943304}, key: {"id" : "3"}
-        assertThat(lastEvent).asString().containsPattern("\"id\"\\s*:\\s*\"?" + event.id() + "\\b").contains("lsn");
+        assertThat(lastEvent)
+                .asString()
+                .containsPattern("\"id\"\\s*:\\s*\"?" + event.id() + "\\b")
+                .contains("lsn");
     }
 
     @Test
@@ -262,8 +296,9 @@ class RelayPublishIT {
         Recorder all = record(orders + ":" + orders + ".stored.#");
         outbox.inTransaction(db.dataSource(), c -> outbox.append(c, orders + ".stored.a", "{}"));
         await().atMost(Duration.ofSeconds(20)).until(() -> all.deliveries().size() == 1);
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(relay.relay().metrics().scrape()).contains("relay_offsets_write_failing_seconds 0.0"));
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(relay.relay().metrics().scrape())
+                        .contains("relay_offsets_write_failing_seconds 0.0"));
     }
 
     private static boolean isEvent(Recorder.Delivery d, long eventId) {

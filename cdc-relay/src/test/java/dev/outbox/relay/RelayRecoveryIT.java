@@ -47,27 +47,35 @@ class RelayRecoveryIT {
             List<String> expected = new ArrayList<>(write(50, "before_first_start"));
             try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
                 expected.addAll(write(50, "while_running"));
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() >= 100);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.deliveries().size() >= 100);
             }
             expected.addAll(write(50, "while_stopped"));
             try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() >= 150);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.deliveries().size() >= 150);
                 // Give a wrongly re-published batch every chance to show up before counting.
                 List<String> marker = write(1, "marker");
                 expected.addAll(marker);
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.messageIds().containsAll(marker));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.messageIds().containsAll(marker));
             }
             Recorder.Tally tally = recorder.tally(expected);
             System.out.println("scenario clean-restart: " + tally);
             assertThat(tally.lost()).isZero();
             assertThat(tally.unexpected()).isZero();
-            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
-            assertThat(tally.duplicates()).as("a restart after a clean stop re-publishes nothing").isZero();
+            assertThat(tally.orderViolations())
+                    .as("order violations per routing key")
+                    .isZero();
+            assertThat(tally.duplicates())
+                    .as("a restart after a clean stop re-publishes nothing")
+                    .isZero();
             assertThat(recorder.messageIds()).containsExactlyElementsOf(expected);
             // created_at reaches the header unchanged whether the row came from the snapshot or the WAL.
             Map<String, Instant> createdAt = createdAtByMessageId();
             for (Recorder.Delivery d : recorder.deliveries()) {
-                assertThat(Instant.parse(d.header("created-at"))).as("created-at of " + d.messageId())
+                assertThat(Instant.parse(d.header("created-at")))
+                        .as("created-at of " + d.messageId())
                         .isEqualTo(createdAt.get(d.messageId()));
             }
         }
@@ -75,10 +83,12 @@ class RelayRecoveryIT {
 
     private Map<String, Instant> createdAtByMessageId() throws Exception {
         Map<String, Instant> createdAt = new HashMap<>();
-        try (Connection c = world.db().connect(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT message_id::text, created_at FROM events")) {
+        try (Connection c = world.db().connect();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT message_id::text, created_at FROM events")) {
             while (rs.next()) {
-                createdAt.put(rs.getString(1), rs.getObject(2, OffsetDateTime.class).toInstant());
+                createdAt.put(
+                        rs.getString(1), rs.getObject(2, OffsetDateTime.class).toInstant());
             }
         }
         return createdAt;
@@ -90,13 +100,16 @@ class RelayRecoveryIT {
         // after the last event of a burst, the heartbeat that follows must finish it instead.
         String slot = world.env().get("RELAY_SLOT");
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#");
-             RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
+                RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
             List<String> burst = write(20, "burst");
-            await().atMost(Duration.ofSeconds(30)).until(() -> recorder.messageIds().containsAll(burst));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> recorder.messageIds().containsAll(burst));
             long lsnAfterBurst = world.db().queryLong("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn");
-            await().atMost(Duration.ofSeconds(30)).until(() -> world.db().queryLong(
-                    "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'"
-                            + " AND confirmed_flush_lsn - '0/0'::pg_lsn >= " + lsnAfterBurst) == 1);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> world.db()
+                                    .queryLong("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot
+                                            + "'" + " AND confirmed_flush_lsn - '0/0'::pg_lsn >= " + lsnAfterBurst)
+                            == 1);
         }
     }
 
@@ -112,17 +125,25 @@ class RelayRecoveryIT {
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#")) {
             for (int w = 0; w < writers; w++) {
                 // A routing key per writer: concurrent writers of one key commit in another order than their ids.
-                writerList.add(new EventWriter(world.db().dataSource(), world.exchange() + ".steady.w" + w, events / writers, FaultScale.pick(500, 250)));
+                writerList.add(new EventWriter(
+                        world.db().dataSource(),
+                        world.exchange() + ".steady.w" + w,
+                        events / writers,
+                        FaultScale.pick(500, 250)));
             }
             long maxRecoverMillis = 0;
             for (int k = 0; k < kills; k++) {
                 long restartedAt = System.nanoTime();
-                try (RelayProcess relay = RelayProcess.start(world.env(), "sigkill-" + world.env().get("RELAY_SLOT")).awaitReady()) {
+                try (RelayProcess relay = RelayProcess.start(
+                                world.env(), "sigkill-" + world.env().get("RELAY_SLOT"))
+                        .awaitReady()) {
                     int seen = recorder.deliveries().size();
-                    await().atMost(Duration.ofSeconds(60)).until(() -> recorder.deliveries().size() > seen || allDone(writerList));
+                    await().atMost(Duration.ofSeconds(60))
+                            .until(() -> recorder.deliveries().size() > seen || allDone(writerList));
                     maxRecoverMillis = Math.max(maxRecoverMillis, (System.nanoTime() - restartedAt) / 1_000_000);
                     int runFor = 100 + random.nextInt(FaultScale.pick(400, 4000));
-                    await().atMost(Duration.ofSeconds(60)).until(() -> recorder.deliveries().size() > seen + runFor || allDone(writerList));
+                    await().atMost(Duration.ofSeconds(60))
+                            .until(() -> recorder.deliveries().size() > seen + runFor || allDone(writerList));
                     relay.kill();
                 }
                 // The pause before the restart is the fault itself: 0 to 3 s with the relay dead.
@@ -131,17 +152,23 @@ class RelayRecoveryIT {
             for (EventWriter w : writerList) {
                 w.awaitDone();
             }
-            try (RelayProcess relay = RelayProcess.start(world.env(), "sigkill-" + world.env().get("RELAY_SLOT")).awaitReady()) {
+            try (RelayProcess relay = RelayProcess.start(
+                            world.env(), "sigkill-" + world.env().get("RELAY_SLOT"))
+                    .awaitReady()) {
                 List<String> committed = new ArrayList<>();
                 writerList.forEach(w -> committed.addAll(w.committed()));
-                await().atMost(Duration.ofSeconds(120)).until(() -> recorder.tally(committed).lost() == 0);
+                await().atMost(Duration.ofSeconds(120))
+                        .until(() -> recorder.tally(committed).lost() == 0);
                 Recorder.Tally tally = recorder.tally(committed);
-                System.out.println("scenario relay-sigkill: events=" + committed.size() + " writers=" + writers + " kills=" + kills
-                        + " " + tally + " slowest restart-to-first-delivery=" + maxRecoverMillis + " ms total="
-                        + (System.nanoTime() - started) / 1_000_000_000 + " s");
+                System.out.println(
+                        "scenario relay-sigkill: events=" + committed.size() + " writers=" + writers + " kills=" + kills
+                                + " " + tally + " slowest restart-to-first-delivery=" + maxRecoverMillis + " ms total="
+                                + (System.nanoTime() - started) / 1_000_000_000 + " s");
                 assertThat(tally.lost()).isZero();
                 assertThat(tally.unexpected()).isZero();
-                assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
+                assertThat(tally.orderViolations())
+                        .as("order violations per routing key")
+                        .isZero();
                 assertThat(relay.terminate()).as("exit code after SIGTERM").isZero();
             }
         } finally {
@@ -159,27 +186,35 @@ class RelayRecoveryIT {
     void brokerClosingTheConnectionMidStreamLosesNothing() throws Exception {
         world.env().put("RELAY_APP_ID", "it-close-" + world.env().get("RELAY_SLOT"));
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#");
-             RelayHarness relay = RelayHarness.start(world.env()).awaitReady();
-             EventWriter writer = new EventWriter(world.db().dataSource(), world.exchange() + ".steady", 5000, 500)) {
+                RelayHarness relay = RelayHarness.start(world.env()).awaitReady();
+                EventWriter writer =
+                        new EventWriter(world.db().dataSource(), world.exchange() + ".steady", 5000, 500)) {
             for (int i = 0; i < 3; i++) {
                 int seen = recorder.deliveries().size();
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > seen + 100 || writer.done());
-                assertThat(BrokerFaults.closeConnections(world.env().get("RELAY_APP_ID"))).isPositive();
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.deliveries().size() > seen + 100 || writer.done());
+                assertThat(BrokerFaults.closeConnections(world.env().get("RELAY_APP_ID")))
+                        .isPositive();
             }
             // Once the relay is publishing again, nothing more is re-published: a close fails only
             // the batches sent on the closed channel, never the ones sent on its replacement.
             int resumed = recorder.deliveries().size();
-            await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() > resumed + 200 || writer.done());
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> recorder.deliveries().size() > resumed + 200 || writer.done());
             long republishedAfterRecovery = relay.relay().metrics().republishedTotal();
             writer.awaitDone();
             List<String> committed = writer.committed();
-            await().atMost(Duration.ofSeconds(60)).until(() -> recorder.tally(committed).lost() == 0);
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> recorder.tally(committed).lost() == 0);
             Recorder.Tally tally = recorder.tally(committed);
             System.out.println("scenario broker-closes-connection: closes=3 " + tally + " republished="
                     + relay.relay().metrics().republishedTotal());
             assertThat(tally.unexpected()).isZero();
-            assertThat(tally.orderViolations()).as("order violations per routing key").isZero();
-            assertThat(relay.relay().metrics().republishedTotal()).as("re-published after the relay had recovered")
+            assertThat(tally.orderViolations())
+                    .as("order violations per routing key")
+                    .isZero();
+            assertThat(relay.relay().metrics().republishedTotal())
+                    .as("re-published after the relay had recovered")
                     .isEqualTo(republishedAfterRecovery);
             await().atMost(Duration.ofSeconds(20)).until(() -> relay.readiness() == null);
         }
@@ -189,15 +224,21 @@ class RelayRecoveryIT {
     void sigtermStopsCleanlyWithExitCodeZeroAndStoresTheOffset() throws Exception {
         try (Recorder recorder = Recorder.bind(BROKER, world.rabbit().queue("rec"), world.exchange() + ":#")) {
             List<String> first = write(100, "a");
-            try (RelayProcess relay = RelayProcess.start(world.env(), "sigterm-" + world.env().get("RELAY_SLOT")).awaitReady()) {
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.deliveries().size() >= 100);
+            try (RelayProcess relay = RelayProcess.start(
+                            world.env(), "sigterm-" + world.env().get("RELAY_SLOT"))
+                    .awaitReady()) {
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.deliveries().size() >= 100);
                 assertThat(relay.terminate()).isZero();
             }
-            assertThat(world.db().queryLong("SELECT count(*) FROM relay_offsets WHERE slot_name = '" + world.env().get("RELAY_SLOT") + "'"))
+            assertThat(world.db()
+                            .queryLong("SELECT count(*) FROM relay_offsets WHERE slot_name = '"
+                                    + world.env().get("RELAY_SLOT") + "'"))
                     .isPositive();
             List<String> second = write(10, "b");
             try (RelayHarness relay = RelayHarness.start(world.env()).awaitReady()) {
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.messageIds().containsAll(second));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.messageIds().containsAll(second));
             }
             List<String> all = new ArrayList<>(first);
             all.addAll(second);

@@ -59,15 +59,20 @@ class RelayToolsIT {
     @Test
     void relayAndPublisherSendTheSameMessage() throws Exception {
         try (Recorder recorder = record("wire", "wire:wire.#");
-             RelayHarness relay = RelayHarness.start(env).awaitReady();
-             Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()).withAppId("tools"));
-             Publisher publisher = new Publisher(broker)) {
-            OutboxEvent event = OutboxEvent.builder("wire.created.v1").payload("{\"id\":1}")
-                    .header("tenant", "acme").aggregate("order", "o-1").build();
+                RelayHarness relay = RelayHarness.start(env).awaitReady();
+                Broker broker = Broker.connect(BrokerConfig.of(vhost.uri()).withAppId("tools"));
+                Publisher publisher = new Publisher(broker)) {
+            OutboxEvent event = OutboxEvent.builder("wire.created.v1")
+                    .payload("{\"id\":1}")
+                    .header("tenant", "acme")
+                    .aggregate("order", "o-1")
+                    .build();
             outbox.inTransaction(db.dataSource(), c -> outbox.append(c, event));
-            await().atMost(Duration.ofSeconds(20)).until(() -> recorder.deliveries().size() == 1);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> recorder.deliveries().size() == 1);
             publisher.send(event);
-            await().atMost(Duration.ofSeconds(20)).until(() -> recorder.deliveries().size() == 2);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> recorder.deliveries().size() == 2);
 
             Recorder.Delivery fromRelay = recorder.deliveries().get(0);
             Recorder.Delivery direct = recorder.deliveries().get(1);
@@ -87,9 +92,13 @@ class RelayToolsIT {
                 assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(d.body()))
                         .isEqualTo(new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"id\":1}"));
             }
-            Map<String, Object> relayHeaders = new HashMap<>(fromRelay.properties().getHeaders());
-            assertThat(relayHeaders.remove("event-id")).as("only outbox rows have an event id").isNotNull();
-            assertThat(relayHeaders.keySet()).isEqualTo(direct.properties().getHeaders().keySet());
+            Map<String, Object> relayHeaders =
+                    new HashMap<>(fromRelay.properties().getHeaders());
+            assertThat(relayHeaders.remove("event-id"))
+                    .as("only outbox rows have an event id")
+                    .isNotNull();
+            assertThat(relayHeaders.keySet())
+                    .isEqualTo(direct.properties().getHeaders().keySet());
         }
     }
 
@@ -97,50 +106,77 @@ class RelayToolsIT {
     void relayCapturesUnroutableEventsAndTheCliListsShowsAndReplaysThem() throws Exception {
         try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
             String key = "orphan.created";
-            UUID id = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, key, "{\"n\":5}")).messageId();
-            await().atMost(Duration.ofSeconds(30)).until(() ->
-                    db.queryLong("SELECT count(*) FROM dead_letters WHERE message_id = '" + id + "' AND reason = 'unroutable'") == 1);
+            UUID id = outbox.inTransaction(db.dataSource(), c -> outbox.append(c, key, "{\"n\":5}"))
+                    .messageId();
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> db.queryLong("SELECT count(*) FROM dead_letters WHERE message_id = '" + id
+                                    + "' AND reason = 'unroutable'")
+                            == 1);
             long rowId = db.queryLong("SELECT id FROM dead_letters WHERE message_id = '" + id + "'");
 
-            assertThat(cli("list", "dead-letters", "list", "--reason", "unroutable")).contains(id.toString()).contains("orphan.created");
-            assertThat(cli("show", "dead-letters", "show", Long.toString(rowId))).contains("\"n\" : 5").contains("\"reason\" : \"unroutable\"");
+            assertThat(cli("list", "dead-letters", "list", "--reason", "unroutable"))
+                    .contains(id.toString())
+                    .contains("orphan.created");
+            assertThat(cli("show", "dead-letters", "show", Long.toString(rowId)))
+                    .contains("\"n\" : 5")
+                    .contains("\"reason\" : \"unroutable\"");
 
             try (Recorder recorder = record("orphans", "orphan:orphan.#")) {
-                assertThat(cli("replay", "dead-letters", "replay", Long.toString(rowId))).contains("replayed 1 dead letters");
-                await().atMost(Duration.ofSeconds(20)).until(() -> recorder.messageIds().contains(id.toString()));
+                assertThat(cli("replay", "dead-letters", "replay", Long.toString(rowId)))
+                        .contains("replayed 1 dead letters");
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> recorder.messageIds().contains(id.toString()));
             }
-            assertThat(db.queryLong("SELECT count(*) FROM dead_letters WHERE id = " + rowId + " AND status = 'replayed'")).isEqualTo(1);
+            assertThat(db.queryLong(
+                            "SELECT count(*) FROM dead_letters WHERE id = " + rowId + " AND status = 'replayed'"))
+                    .isEqualTo(1);
         }
     }
 
     @Test
     void tailPrintsWhatPublishSends() throws Exception {
-        try (RelayProcess tail = RelayProcess.start(env, "tail-" + env.get("RELAY_SLOT"), "tail", "tailed.#", "--count", "1",
-                "--timeout", "60")) {
+        try (RelayProcess tail = RelayProcess.start(
+                env, "tail-" + env.get("RELAY_SLOT"), "tail", "tailed.#", "--count", "1", "--timeout", "60")) {
             await().atMost(Duration.ofSeconds(30)).until(() -> tail.output().contains("tailing tailed.#"));
-            String messageId = cli("publish", "publish", "tailed.created", "{\"hello\":\"world\"}", "-H", "k=v").trim();
+            String messageId = cli("publish", "publish", "tailed.created", "{\"hello\":\"world\"}", "-H", "k=v")
+                    .trim();
             assertThat(tail.awaitExit(Duration.ofSeconds(60))).isZero();
-            assertThat(tail.output()).contains("\"message_id\":\"" + lastLine(messageId) + "\"")
-                    .contains("\"body\":{\"hello\":\"world\"}").contains("\"k\":\"v\"");
+            assertThat(tail.output())
+                    .contains("\"message_id\":\"" + lastLine(messageId) + "\"")
+                    .contains("\"body\":{\"hello\":\"world\"}")
+                    .contains("\"k\":\"v\"");
         }
     }
 
     @Test
     void republishSendsRowsAgainFromAnIdInOrder() throws Exception {
-        List<UUID> ids = outbox.inTransaction(db.dataSource(), c -> outbox.appendAll(c, List.of(
-                OutboxEvent.of("again.a", "{\"i\":1}"), OutboxEvent.of("again.a", "{\"i\":2}"),
-                OutboxEvent.of("again.a", "{\"i\":3}")))).stream().map(dev.outbox.db.AppendedEvent::messageId).toList();
+        List<UUID> ids = outbox
+                .inTransaction(
+                        db.dataSource(),
+                        c -> outbox.appendAll(
+                                c,
+                                List.of(
+                                        OutboxEvent.of("again.a", "{\"i\":1}"),
+                                        OutboxEvent.of("again.a", "{\"i\":2}"),
+                                        OutboxEvent.of("again.a", "{\"i\":3}"))))
+                .stream()
+                .map(dev.outbox.db.AppendedEvent::messageId)
+                .toList();
         long first = db.queryLong("SELECT min(id) FROM events WHERE routing_key = 'again.a'");
         try (Recorder recorder = record("again", "again:again.#")) {
-            assertThat(cli("republish", "republish", "--from-id", Long.toString(first + 1))).contains("republished 2 events");
-            await().atMost(Duration.ofSeconds(20)).until(() -> recorder.deliveries().size() == 2);
-            assertThat(recorder.messageIds()).containsExactly(ids.get(1).toString(), ids.get(2).toString());
+            assertThat(cli("republish", "republish", "--from-id", Long.toString(first + 1)))
+                    .contains("republished 2 events");
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> recorder.deliveries().size() == 2);
+            assertThat(recorder.messageIds())
+                    .containsExactly(ids.get(1).toString(), ids.get(2).toString());
         }
     }
 
     @Test
     void publishRefusesBadInputWithExitCode2() throws Exception {
-        try (RelayProcess p = RelayProcess.start(env, "badpublish-" + env.get("RELAY_SLOT"), "publish", "single", "{}")) {
+        try (RelayProcess p =
+                RelayProcess.start(env, "badpublish-" + env.get("RELAY_SLOT"), "publish", "single", "{}")) {
             assertThat(p.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
             assertThat(p.output()).contains("at least two dot-separated segments");
         }

@@ -28,9 +28,17 @@ record RelayWorld(TestDatabase db, RabbitScope rabbit, String exchange, Map<Stri
     /** Commits {@code count} events with routing key {@code <exchange>.<tag>} in one transaction; their message ids. */
     List<String> write(int count, String tag) {
         Outbox outbox = new Outbox();
-        return outbox.inTransaction(db.dataSource(), c -> outbox.appendAll(c, IntStream.range(0, count)
-                        .mapToObj(i -> OutboxEvent.of(exchange + "." + tag, "{\"i\":" + i + "}")).toList()))
-                .stream().map(e -> e.messageId().toString()).toList();
+        return outbox
+                .inTransaction(
+                        db.dataSource(),
+                        c -> outbox.appendAll(
+                                c,
+                                IntStream.range(0, count)
+                                        .mapToObj(i -> OutboxEvent.of(exchange + "." + tag, "{\"i\":" + i + "}"))
+                                        .toList()))
+                .stream()
+                .map(e -> e.messageId().toString())
+                .toList();
     }
 
     @Override

@@ -31,17 +31,18 @@ final class ScratchCluster implements AutoCloseable {
      * A logical-decoding cluster that serves TLS with {@code certs}' server certificate (for
      * localhost), so clients can connect with {@code sslmode=verify-full}.
      */
-    static ScratchCluster startWithTls(dev.outbox.testing.TestCertificates certs) throws IOException, InterruptedException {
+    static ScratchCluster startWithTls(dev.outbox.testing.TestCertificates certs)
+            throws IOException, InterruptedException {
         return start("logical", certs);
     }
 
     private static ScratchCluster start(String walLevel, dev.outbox.testing.TestCertificates certs, String... settings)
             throws IOException, InterruptedException {
-        String version = run("bash", "-c", "ls /etc/postgresql | sort -n | tail -1").trim();
+        String version =
+                run("bash", "-c", "ls /etc/postgresql | sort -n | tail -1").trim();
         String name = "it_scratch_" + ThreadLocalRandom.current().nextInt(100_000);
         int port = Ports.free();
-        run("pg_createcluster", version, name, "-p", Integer.toString(port), "--",
-                "--auth=trust", "--no-instructions");
+        run("pg_createcluster", version, name, "-p", Integer.toString(port), "--", "--auth=trust", "--no-instructions");
         ScratchCluster cluster = new ScratchCluster(version, name, port);
         try {
             String conf = "/etc/postgresql/" + version + "/" + name + "/postgresql.conf";
@@ -52,10 +53,31 @@ final class ScratchCluster implements AutoCloseable {
             if (certs != null) {
                 // The server's key must belong to postgres and be private to it.
                 String data = "/var/lib/postgresql/" + version + "/" + name;
-                run("install", "-o", "postgres", "-g", "postgres", "-m", "600", certs.serverKey().toString(), data + "/tls.key");
-                run("install", "-o", "postgres", "-g", "postgres", "-m", "644", certs.serverCertificate().toString(), data + "/tls.crt");
-                run("bash", "-c", "printf \"ssl = on\\nssl_cert_file = '" + data + "/tls.crt'\\nssl_key_file = '" + data
-                        + "/tls.key'\\n\" >> " + conf);
+                run(
+                        "install",
+                        "-o",
+                        "postgres",
+                        "-g",
+                        "postgres",
+                        "-m",
+                        "600",
+                        certs.serverKey().toString(),
+                        data + "/tls.key");
+                run(
+                        "install",
+                        "-o",
+                        "postgres",
+                        "-g",
+                        "postgres",
+                        "-m",
+                        "644",
+                        certs.serverCertificate().toString(),
+                        data + "/tls.crt");
+                run(
+                        "bash",
+                        "-c",
+                        "printf \"ssl = on\\nssl_cert_file = '" + data + "/tls.crt'\\nssl_key_file = '" + data
+                                + "/tls.key'\\n\" >> " + conf);
             }
             run("pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start");
         } catch (IOException | RuntimeException e) {
@@ -70,7 +92,8 @@ final class ScratchCluster implements AutoCloseable {
     }
 
     private static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new IOException(String.join(" ", command) + " failed: " + out);

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.outbox.protocol.BrokerTls;
 import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.BrokerConfig;
-import dev.outbox.protocol.BrokerTls;
 import dev.outbox.testing.Ports;
 import dev.outbox.testing.Recorder;
 import dev.outbox.testing.TestCertificates;
@@ -18,7 +18,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -95,16 +94,20 @@ class TlsIT {
         com.rabbitmq.client.ConnectionFactory verified = new com.rabbitmq.client.ConnectionFactory();
         BrokerTls.configure(verified, broker.tlsUri("localhost"), certs.ca());
         try (Recorder recorder = Recorder.bind(verified, "tls_rec_" + exchange, exchange + ":#");
-             RelayHarness relay = RelayHarness.start(env).awaitReady()) {
+                RelayHarness relay = RelayHarness.start(env).awaitReady()) {
             String messageId = UUID.randomUUID().toString();
             try (Connection c = DriverManager.getConnection(verifiedDbUrl(certs.ca()), "postgres", "");
-                 Statement s = c.createStatement()) {
-                s.execute("INSERT INTO events (routing_key, payload, message_id) VALUES ('" + exchange + ".created', '{\"tls\": true}', '"
-                        + messageId + "')");
-                await().atMost(Duration.ofSeconds(30)).until(() -> recorder.messageIds().contains(messageId));
-                try (ResultSet rs = s.executeQuery("SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_replication USING (pid)")) {
+                    Statement s = c.createStatement()) {
+                s.execute("INSERT INTO events (routing_key, payload, message_id) VALUES ('" + exchange
+                        + ".created', '{\"tls\": true}', '" + messageId + "')");
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> recorder.messageIds().contains(messageId));
+                try (ResultSet rs =
+                        s.executeQuery("SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_replication USING (pid)")) {
                     rs.next();
-                    assertThat(rs.getBoolean(1)).as("the relay's replication connection uses TLS").isTrue();
+                    assertThat(rs.getBoolean(1))
+                            .as("the relay's replication connection uses TLS")
+                            .isTrue();
                 }
             }
             assertThat(relay.relay().metrics().isBrokerConnected()).isTrue();
@@ -114,15 +117,21 @@ class TlsIT {
     /** Runs the relay jar with {@code env}; it must exit with {@code code}. Its output. */
     private static String exitsWith(int code, Map<String, String> env, String name) throws Exception {
         try (RelayProcess relay = RelayProcess.start(env, name + "-" + env.get("RELAY_SLOT"))) {
-            assertThat(relay.awaitExit(Duration.ofSeconds(60))).as(relay.output()).isEqualTo(code);
+            assertThat(relay.awaitExit(Duration.ofSeconds(60)))
+                    .as(relay.output())
+                    .isEqualTo(code);
             return relay.output();
         }
     }
 
     @Test
     void brokerCertificateFromAnUntrustedCaStopsTheRelayWithExitCode3() throws Exception {
-        assertThat(exitsWith(3, env(verifiedDbUrl(certs.ca()), broker.tlsUri("localhost"), certs.otherCa()), "tls-untrusted"))
-                .contains("presented a TLS certificate the relay does not trust").contains("RELAY_RABBITMQ_CA_FILE");
+        assertThat(exitsWith(
+                        3,
+                        env(verifiedDbUrl(certs.ca()), broker.tlsUri("localhost"), certs.otherCa()),
+                        "tls-untrusted"))
+                .contains("presented a TLS certificate the relay does not trust")
+                .contains("RELAY_RABBITMQ_CA_FILE");
     }
 
     @Test
@@ -134,27 +143,40 @@ class TlsIT {
 
     @Test
     void databaseCertificateFromAnUntrustedCaIsRefusedWithSslmodeVerifyFull() throws Exception {
-        assertThat(exitsWith(3, env(verifiedDbUrl(certs.otherCa()), broker.tlsUri("localhost"), certs.ca()), "tls-db-untrusted"))
-                .contains("presented a TLS certificate the relay rejects").contains("sslrootcert");
+        assertThat(exitsWith(
+                        3,
+                        env(verifiedDbUrl(certs.otherCa()), broker.tlsUri("localhost"), certs.ca()),
+                        "tls-db-untrusted"))
+                .contains("presented a TLS certificate the relay rejects")
+                .contains("sslrootcert");
     }
 
     @Test
     void sdkVerifiesTheBrokerCertificateAgainstItsCaFile() throws Exception {
-        try (Broker ok = Broker.connect(BrokerConfig.of(broker.tlsUri("localhost")).withCaFile(certs.ca()))) {
+        try (Broker ok =
+                Broker.connect(BrokerConfig.of(broker.tlsUri("localhost")).withCaFile(certs.ca()))) {
             assertThat(ok.isOpen()).isTrue();
         }
-        assertThatThrownBy(() -> Broker.connect(BrokerConfig.of(broker.tlsUri("localhost")).withCaFile(certs.otherCa())))
-                .isInstanceOf(IOException.class).hasMessageContaining("OUTBOX_RABBITMQ_CA_FILE");
+        assertThatThrownBy(() -> Broker.connect(
+                        BrokerConfig.of(broker.tlsUri("localhost")).withCaFile(certs.otherCa())))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("OUTBOX_RABBITMQ_CA_FILE");
         // Without a CA file the JVM's trust store decides: it does not know the test's CA.
         assertThatThrownBy(() -> Broker.connect(BrokerConfig.of(broker.tlsUri("localhost"))))
-                .isInstanceOf(IOException.class).hasMessageContaining("does not trust");
-        assertThatThrownBy(() -> BrokerConfig.of("amqp://guest:guest@localhost:5672/%2F").withCaFile(certs.ca()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not amqps://");
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("does not trust");
+        assertThatThrownBy(() ->
+                        BrokerConfig.of("amqp://guest:guest@localhost:5672/%2F").withCaFile(certs.ca()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not amqps://");
     }
 
     @Test
     void caFileWithAPlainAmqpUriIsAConfigurationError() throws Exception {
-        assertThat(exitsWith(2, env(verifiedDbUrl(certs.ca()), "amqp://guest:guest@localhost:5672/%2F", certs.ca()), "tls-plain"))
+        assertThat(exitsWith(
+                        2,
+                        env(verifiedDbUrl(certs.ca()), "amqp://guest:guest@localhost:5672/%2F", certs.ca()),
+                        "tls-plain"))
                 .contains("RELAY_RABBITMQ_CA_FILE is set but RELAY_RABBITMQ_URI is not amqps://");
     }
 }

@@ -55,9 +55,11 @@ public final class Broker implements AutoCloseable {
             throw new IOException("timed out connecting to RabbitMQ " + config, e);
         } catch (IOException e) {
             if (BrokerTls.isHandshakeFailure(e)) {
-                throw new IOException("RabbitMQ " + config + " presented a certificate this client does not trust, or one"
-                        + " for another host name: set OUTBOX_RABBITMQ_CA_FILE to the PEM of the CA that signed it (or add"
-                        + " that CA to the JVM's trust store), and use the host name the certificate names", e);
+                throw new IOException(
+                        "RabbitMQ " + config + " presented a certificate this client does not trust, or one"
+                                + " for another host name: set OUTBOX_RABBITMQ_CA_FILE to the PEM of the CA that signed it (or add"
+                                + " that CA to the JVM's trust store), and use the host name the certificate names",
+                        e);
             }
             throw e;
         }

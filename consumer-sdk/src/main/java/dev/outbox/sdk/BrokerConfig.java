@@ -25,8 +25,8 @@ public record BrokerConfig(String uri, List<String> addresses, String appId, jav
         try {
             URI parsed = new URI(uri);
             if (!"amqp".equals(parsed.getScheme()) && !"amqps".equals(parsed.getScheme())) {
-                throw new IllegalArgumentException("broker URI must start with amqp:// or amqps:// (was scheme "
-                        + parsed.getScheme() + ")");
+                throw new IllegalArgumentException(
+                        "broker URI must start with amqp:// or amqps:// (was scheme " + parsed.getScheme() + ")");
             }
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException("broker URI is not a valid URI: " + e.getReason(), e);
@@ -62,8 +62,10 @@ public record BrokerConfig(String uri, List<String> addresses, String appId, jav
         String uri = env.getOrDefault("OUTBOX_RABBITMQ_URI", DEFAULT_URI);
         String addresses = env.getOrDefault("OUTBOX_RABBITMQ_ADDRESSES", "");
         String caFile = env.getOrDefault("OUTBOX_RABBITMQ_CA_FILE", "");
-        return new BrokerConfig(uri, addresses.isBlank() ? List.of()
-                : List.of(addresses.split("\\s*,\\s*")), env.get("OUTBOX_APP_ID"),
+        return new BrokerConfig(
+                uri,
+                addresses.isBlank() ? List.of() : List.of(addresses.split("\\s*,\\s*")),
+                env.get("OUTBOX_APP_ID"),
                 caFile.isBlank() ? null : java.nio.file.Path.of(caFile));
     }
 
@@ -83,7 +85,8 @@ public record BrokerConfig(String uri, List<String> addresses, String appId, jav
     @Override
     public String toString() {
         URI parsed = URI.create(uri);
-        return "BrokerConfig[" + parsed.getScheme() + "://" + (addresses.isEmpty() ? parsed.getHost() + ":" + parsed.getPort()
-                : String.join(",", addresses)) + parsed.getRawPath() + ", appId=" + appId + "]";
+        return "BrokerConfig[" + parsed.getScheme() + "://"
+                + (addresses.isEmpty() ? parsed.getHost() + ":" + parsed.getPort() : String.join(",", addresses))
+                + parsed.getRawPath() + ", appId=" + appId + "]";
     }
 }

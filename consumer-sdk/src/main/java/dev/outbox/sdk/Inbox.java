@@ -26,8 +26,8 @@ final class Inbox {
      * commits, then sees it.
      */
     boolean record(Connection c, String messageId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO inbox (consumer, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("INSERT INTO inbox (consumer, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
             ps.setString(1, consumer);
             ps.setString(2, messageId);
             return ps.executeUpdate() == 1;
@@ -36,8 +36,9 @@ final class Inbox {
 
     /** Forgets messages processed longer ago than {@code retention}. */
     int clean(Duration retention) {
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(
-                "DELETE FROM inbox WHERE consumer = ? AND processed_at < now() - make_interval(secs => ?)")) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM inbox WHERE consumer = ? AND processed_at < now() - make_interval(secs => ?)")) {
             ps.setString(1, consumer);
             ps.setDouble(2, retention.toSeconds());
             int deleted = ps.executeUpdate();

@@ -1,10 +1,10 @@
 package dev.outbox.sdk;
 
 import dev.outbox.protocol.OutboxEvent;
-import dev.outbox.sdk.internal.ConfirmingChannel;
 import dev.outbox.protocol.OutgoingMessage;
 import dev.outbox.protocol.Topology;
 import dev.outbox.protocol.WireFormat;
+import dev.outbox.sdk.internal.ConfirmingChannel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -44,24 +44,35 @@ public final class Publisher implements AutoCloseable {
 
     /** Publishes {@code event} (headers, aggregate, message id as given) and returns its message id. */
     public String send(OutboxEvent event) {
-        String messageId = event.messageId() == null ? UUID.randomUUID().toString() : event.messageId().toString();
-        OutgoingMessage message = new OutgoingMessage(messageId, event.routingKey(),
-                event.payloadJson().getBytes(StandardCharsets.UTF_8), event.headers(), null,
-                event.aggregateType(), event.aggregateId(), Instant.now());
+        String messageId = event.messageId() == null
+                ? UUID.randomUUID().toString()
+                : event.messageId().toString();
+        OutgoingMessage message = new OutgoingMessage(
+                messageId,
+                event.routingKey(),
+                event.payloadJson().getBytes(StandardCharsets.UTF_8),
+                event.headers(),
+                null,
+                event.aggregateType(),
+                event.aggregateId(),
+                Instant.now());
         try {
             if (!declaredExchanges.contains(message.exchange())) {
                 boolean first = declaredExchanges.isEmpty();
                 channel.withChannel(ch -> {
                     if (first) {
-                        Topology.declareUnrouted(ch);   // the alternate exchange every event exchange names
+                        Topology.declareUnrouted(ch); // the alternate exchange every event exchange names
                     }
                     Topology.declareEventExchange(ch, message.exchange());
                     return null;
                 });
                 declaredExchanges.add(message.exchange());
             }
-            channel.publish(message.exchange(), message.routingKey(),
-                    WireFormat.properties(message, broker.config().appId()), message.body());
+            channel.publish(
+                    message.exchange(),
+                    message.routingKey(),
+                    WireFormat.properties(message, broker.config().appId()),
+                    message.body());
             return messageId;
         } catch (IOException e) {
             declaredExchanges.remove(message.exchange());

@@ -1,6 +1,5 @@
 package dev.outbox.sdk;
 
-import dev.outbox.protocol.Headers;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.AMQP;
@@ -9,15 +8,16 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
-import dev.outbox.protocol.RoutingKey;
 import dev.outbox.protocol.AmqpValues;
 import dev.outbox.protocol.BrokerErrors;
+import dev.outbox.protocol.Headers;
+import dev.outbox.protocol.RoutingKey;
+import dev.outbox.protocol.Topology;
 import dev.outbox.sdk.internal.ConfirmingChannel;
 import dev.outbox.sdk.internal.IdleConnections;
-import dev.outbox.protocol.Topology;
 import java.io.IOException;
-import java.sql.SQLException;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -158,8 +158,10 @@ public final class Subscriber implements AutoCloseable {
         closed.await();
         Throwable failed = failure;
         if (failed != null) {
-            throw new SubscriptionFailedException("subscriber " + name + " on queue " + options.queue()
-                    + " stopped: " + BrokerErrors.describe(failed), failed);
+            throw new SubscriptionFailedException(
+                    "subscriber " + name + " on queue " + options.queue() + " stopped: "
+                            + BrokerErrors.describe(failed),
+                    failed);
         }
     }
 
@@ -211,8 +213,8 @@ public final class Subscriber implements AutoCloseable {
             try {
                 value = JSON.treeToValue(parse(body), type);
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new BadMessageException("body does not bind to " + type.getName() + ": "
-                        + e.getOriginalMessage(), e);
+                throw new BadMessageException(
+                        "body does not bind to " + type.getName() + ": " + e.getOriginalMessage(), e);
             }
             handler.handle(headers, value);
         });
@@ -225,8 +227,10 @@ public final class Subscriber implements AutoCloseable {
         begin((headers, body, props) -> {
             String messageId = props.getMessageId();
             if (messageId == null || messageId.isBlank()) {
-                throw new BadMessageException("message has no message-id; a transactional subscription"
-                        + " deduplicates by message id and cannot take it", null);
+                throw new BadMessageException(
+                        "message has no message-id; a transactional subscription"
+                                + " deduplicates by message id and cannot take it",
+                        null);
             }
             JsonNode json = parse(body);
             Connection c = connections.take();
@@ -246,7 +250,7 @@ public final class Subscriber implements AutoCloseable {
                 } catch (Throwable t) {
                     try {
                         c.rollback();
-                        healthy = true;   // rolled back cleanly: the connection can serve the next message
+                        healthy = true; // rolled back cleanly: the connection can serve the next message
                     } catch (SQLException rollbackFailed) {
                         // The connection is gone (that is often why t happened): report t, not the rollback's error.
                         t.addSuppressed(rollbackFailed);
@@ -324,8 +328,8 @@ public final class Subscriber implements AutoCloseable {
                     }
                 });
                 channel = ch;
-                tag = ch.basicConsume(options.queue(), false, name + "-" + index + "-" + UUID.randomUUID(),
-                        new Consumer(ch, this));
+                tag = ch.basicConsume(
+                        options.queue(), false, name + "-" + index + "-" + UUID.randomUUID(), new Consumer(ch, this));
             } catch (IOException | RuntimeException e) {
                 closeQuietly(ch);
                 throw e;
@@ -340,8 +344,12 @@ public final class Subscriber implements AutoCloseable {
             }
             slot.restarting = true;
         }
-        LOG.warn("Subscriber {}: consumer {} on queue {} stopped ({}); starting it again", name, slot.index,
-                options.queue(), why);
+        LOG.warn(
+                "Subscriber {}: consumer {} on queue {} stopped ({}); starting it again",
+                name,
+                slot.index,
+                options.queue(),
+                why);
         Channel old = slot.channel;
         housekeeping().execute(() -> closeQuietly(old));
         scheduleRestart(slot, 0);
@@ -349,25 +357,36 @@ public final class Subscriber implements AutoCloseable {
 
     private void scheduleRestart(Slot slot, int attempt) {
         long delay = attempt == 0 ? 0 : Math.min(30_000, 200L << Math.min(attempt - 1, 8));
-        housekeeping().schedule(() -> {
-            if (closing || failure != null) {
-                return;
-            }
-            try {
-                declareTopology();
-                slot.open();
-                slot.restarting = false;
-                LOG.info("Subscriber {}: consumer {} on queue {} consuming again", name, slot.index, options.queue());
-            } catch (IOException | RuntimeException e) {
-                if (isPermanentRefusal(e)) {
-                    fail(e);
-                } else {
-                    LOG.warn("Subscriber {}: consumer {} not started again yet ({}); retrying", name, slot.index,
-                            BrokerErrors.describe(e));
-                    scheduleRestart(slot, attempt + 1);
-                }
-            }
-        }, delay, TimeUnit.MILLISECONDS);
+        housekeeping()
+                .schedule(
+                        () -> {
+                            if (closing || failure != null) {
+                                return;
+                            }
+                            try {
+                                declareTopology();
+                                slot.open();
+                                slot.restarting = false;
+                                LOG.info(
+                                        "Subscriber {}: consumer {} on queue {} consuming again",
+                                        name,
+                                        slot.index,
+                                        options.queue());
+                            } catch (IOException | RuntimeException e) {
+                                if (isPermanentRefusal(e)) {
+                                    fail(e);
+                                } else {
+                                    LOG.warn(
+                                            "Subscriber {}: consumer {} not started again yet ({}); retrying",
+                                            name,
+                                            slot.index,
+                                            BrokerErrors.describe(e));
+                                    scheduleRestart(slot, attempt + 1);
+                                }
+                            }
+                        },
+                        delay,
+                        TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -387,10 +406,14 @@ public final class Subscriber implements AutoCloseable {
             }
             failure = cause;
         }
-        LOG.error("Subscriber {} on queue {} stopped for good: RabbitMQ refused to consume again ({}). Its messages"
-                + " wait in the queue. Fix the cause (permissions of the user, or the queue's arguments: delete the"
-                + " queue or declare it as {} does) and start the subscriber again.", name, options.queue(),
-                BrokerErrors.describe(cause), options);
+        LOG.error(
+                "Subscriber {} on queue {} stopped for good: RabbitMQ refused to consume again ({}). Its messages"
+                        + " wait in the queue. Fix the cause (permissions of the user, or the queue's arguments: delete the"
+                        + " queue or declare it as {} does) and start the subscriber again.",
+                name,
+                options.queue(),
+                BrokerErrors.describe(cause),
+                options);
         housekeeping().execute(this::close);
     }
 
@@ -437,20 +460,24 @@ public final class Subscriber implements AutoCloseable {
         @Override
         public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
             if (!closing && !sig.isInitiatedByApplication() && sig.isHardError()) {
-                LOG.warn("Subscriber {}: connection lost ({}); it recovers by itself, and unacknowledged messages"
-                        + " will be redelivered", name, BrokerErrors.describe(sig));
+                LOG.warn(
+                        "Subscriber {}: connection lost ({}); it recovers by itself, and unacknowledged messages"
+                                + " will be redelivered",
+                        name,
+                        BrokerErrors.describe(sig));
             }
         }
     }
 
-    private void handle(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, Processor processor) {
+    private void handle(
+            Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, Processor processor) {
         Map<String, Object> headers = AmqpValues.handlerHeaders(envelope, props);
         int retries = AmqpValues.countHeader(headers, Headers.RETRY_COUNT);
         if (retries > options.maxRetries()) {
-            retries = 0;  // more than this subscription ever counts: not written by it
+            retries = 0; // more than this subscription ever counts: not written by it
         }
         if (headers.containsKey(Headers.RETRY_COUNT)) {
-            headers.put(Headers.RETRY_COUNT, retries);  // what the SDK goes by, not a value it did not write
+            headers.put(Headers.RETRY_COUNT, retries); // what the SDK goes by, not a value it did not write
         }
         long tag = envelope.getDeliveryTag();
         try {
@@ -469,21 +496,31 @@ public final class Subscriber implements AutoCloseable {
                 }
                 // An Error too: left to the client, it closed the channel and the message came back to do it again.
                 if (e instanceof Error) {
-                    LOG.error("Subscriber {}: handler threw {} on message {}; settling it as a failure, the subscription"
-                            + " goes on", name, e, props.getMessageId());
+                    LOG.error(
+                            "Subscriber {}: handler threw {} on message {}; settling it as a failure, the subscription"
+                                    + " goes on",
+                            name,
+                            e,
+                            props.getMessageId());
                 }
                 if (options.retryAllExceptions()) {
                     retryOrExhaust(channel, envelope, props, body, retries, e, null);
                 } else {
-                    LOG.warn("Subscriber {}: handler failed on message {} ({}); dead-lettering it",
-                            name, props.getMessageId(), e.toString());
+                    LOG.warn(
+                            "Subscriber {}: handler failed on message {} ({}); dead-lettering it",
+                            name,
+                            props.getMessageId(),
+                            e.toString());
                     deadLetter(channel, envelope, props, body, retries, "rejected", e);
                 }
             }
         } catch (IOException | AlreadyClosedException e) {
             // Not acknowledged: RabbitMQ redelivers it once the channel is back.
-            LOG.warn("Subscriber {}: could not settle message {} ({}); it will be redelivered",
-                    name, props.getMessageId(), e.getMessage());
+            LOG.warn(
+                    "Subscriber {}: could not settle message {} ({}); it will be redelivered",
+                    name,
+                    props.getMessageId(),
+                    e.getMessage());
             try {
                 if (channel.isOpen()) {
                     channel.basicNack(tag, false, true);
@@ -509,7 +546,10 @@ public final class Subscriber implements AutoCloseable {
             }
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
                 String state = sql.getSQLState();
-                if (state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.startsWith("57P")) {
+                if (state.startsWith("08")
+                        || state.startsWith("40")
+                        || state.startsWith("53")
+                        || state.startsWith("57P")) {
                     return true;
                 }
             }
@@ -526,8 +566,12 @@ public final class Subscriber implements AutoCloseable {
             throws IOException {
         int n = passingFaults.incrementAndGet();
         long delay = Math.min(30_000, 200L << Math.min(n - 1, 8));
-        LOG.warn("Subscriber {}: passing fault on message {} ({}); requeueing it in {} ms", name, props.getMessageId(),
-                describe(fault), delay);
+        LOG.warn(
+                "Subscriber {}: passing fault on message {} ({}); requeueing it in {} ms",
+                name,
+                props.getMessageId(),
+                describe(fault),
+                delay);
         try {
             Thread.sleep(delay);
         } catch (InterruptedException e) {
@@ -536,11 +580,21 @@ public final class Subscriber implements AutoCloseable {
         channel.basicNack(envelope.getDeliveryTag(), false, true);
     }
 
-    private void retryOrExhaust(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, int retries,
-                                Throwable error, Duration askedDelay) throws IOException, InterruptedException {
+    private void retryOrExhaust(
+            Channel channel,
+            Envelope envelope,
+            AMQP.BasicProperties props,
+            byte[] body,
+            int retries,
+            Throwable error,
+            Duration askedDelay)
+            throws IOException, InterruptedException {
         if (retries >= options.maxRetries()) {
-            LOG.info("Subscriber {}: message {} failed after {} retries; dead-lettering it (retries_exhausted)",
-                    name, props.getMessageId(), retries);
+            LOG.info(
+                    "Subscriber {}: message {} failed after {} retries; dead-lettering it (retries_exhausted)",
+                    name,
+                    props.getMessageId(),
+                    retries);
             deadLetter(channel, envelope, props, body, retries, "retries_exhausted", error);
             return;
         }
@@ -548,13 +602,21 @@ public final class Subscriber implements AutoCloseable {
         Map<String, Object> headers = forwardedHeaders(envelope, props);
         headers.put(Headers.RETRY_COUNT, retries + 1);
         headers.put(Headers.ERROR, describe(error));
-        republisher.publish("", queues.retryQueue(delay), props.builder().headers(headers).build(), body);
+        republisher.publish(
+                "", queues.retryQueue(delay), props.builder().headers(headers).build(), body);
         channel.basicAck(envelope.getDeliveryTag(), false);
         LOG.debug("Subscriber {}: message {} retry {} in {}", name, props.getMessageId(), retries + 1, delay);
     }
 
-    private void deadLetter(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, int retries, String reason,
-                            Throwable error) throws IOException, InterruptedException {
+    private void deadLetter(
+            Channel channel,
+            Envelope envelope,
+            AMQP.BasicProperties props,
+            byte[] body,
+            int retries,
+            String reason,
+            Throwable error)
+            throws IOException, InterruptedException {
         Map<String, Object> headers = forwardedHeaders(envelope, props);
         headers.put(Headers.DEAD_LETTER_REASON, reason);
         headers.put(Headers.DEAD_LETTER_QUEUE, options.queue());
@@ -563,7 +625,8 @@ public final class Subscriber implements AutoCloseable {
         headers.put(Headers.RETRY_COUNT, retries);
         headers.put(Headers.ERROR, describe(error));
         String routingKey = String.valueOf(headers.get(Headers.ORIGINAL_ROUTING_KEY));
-        republisher.publish(Topology.DLX, routingKey, props.builder().headers(headers).build(), body);
+        republisher.publish(
+                Topology.DLX, routingKey, props.builder().headers(headers).build(), body);
         channel.basicAck(envelope.getDeliveryTag(), false);
     }
 
@@ -584,7 +647,8 @@ public final class Subscriber implements AutoCloseable {
             }
             return node;
         } catch (IOException e) {
-            throw new BadMessageException("body is not valid JSON (" + e.getClass().getSimpleName() + ")", e);
+            throw new BadMessageException(
+                    "body is not valid JSON (" + e.getClass().getSimpleName() + ")", e);
         }
     }
 
@@ -626,8 +690,11 @@ public final class Subscriber implements AutoCloseable {
             }
         }
         if (running.get() > 0) {
-            LOG.warn("Subscriber {}: {} handlers still running after {}; their messages will be redelivered",
-                    name, running.get(), options.closeTimeout());
+            LOG.warn(
+                    "Subscriber {}: {} handlers still running after {}; their messages will be redelivered",
+                    name,
+                    running.get(),
+                    options.closeTimeout());
         }
         open.forEach(slot -> closeQuietly(slot.channel));
         republisher.close();

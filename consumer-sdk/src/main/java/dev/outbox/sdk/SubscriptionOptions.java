@@ -16,7 +16,10 @@ import java.util.Objects;
 public final class SubscriptionOptions {
 
     /** RabbitMQ's queue types: quorum (replicated, the default) or classic. */
-    public enum QueueType { QUORUM, CLASSIC }
+    public enum QueueType {
+        QUORUM,
+        CLASSIC
+    }
 
     private final String queue;
     private final int prefetch;
@@ -32,16 +35,28 @@ public final class SubscriptionOptions {
     private final Duration closeTimeout;
     private final Duration inboxRetention;
 
-    private SubscriptionOptions(String queue, int prefetch, int concurrency, int maxRetries, Duration initialBackoff,
-                                double backoffMultiplier, Duration maxBackoff, Duration messageTtl, QueueType queueType,
-                                int deliveryLimit, boolean retryAllExceptions, Duration closeTimeout, Duration inboxRetention) {
+    private SubscriptionOptions(
+            String queue,
+            int prefetch,
+            int concurrency,
+            int maxRetries,
+            Duration initialBackoff,
+            double backoffMultiplier,
+            Duration maxBackoff,
+            Duration messageTtl,
+            QueueType queueType,
+            int deliveryLimit,
+            boolean retryAllExceptions,
+            Duration closeTimeout,
+            Duration inboxRetention) {
         this.queue = validQueue(queue);
         this.prefetch = within("prefetch", prefetch, 1, 65_535);
         this.concurrency = within("concurrency", concurrency, 1, 64);
         this.maxRetries = within("maxRetries", maxRetries, 0, 1000);
         this.initialBackoff = positive("backoff", initialBackoff);
         if (backoffMultiplier < 1.0 || backoffMultiplier > 10.0) {
-            throw new IllegalArgumentException("backoff multiplier must be 1.0 .. 10.0 (was " + backoffMultiplier + ")");
+            throw new IllegalArgumentException(
+                    "backoff multiplier must be 1.0 .. 10.0 (was " + backoffMultiplier + ")");
         }
         this.backoffMultiplier = backoffMultiplier;
         this.maxBackoff = positive("maxBackoff", maxBackoff);
@@ -60,8 +75,20 @@ public final class SubscriptionOptions {
      * close waits 30 s for running handlers, inbox rows kept 7 days.
      */
     public static SubscriptionOptions queue(String queue) {
-        return new SubscriptionOptions(queue, 50, 1, 5, Duration.ofSeconds(1), 2.0, Duration.ofHours(1), null,
-                QueueType.QUORUM, 20, false, Duration.ofSeconds(30), Duration.ofDays(7));
+        return new SubscriptionOptions(
+                queue,
+                50,
+                1,
+                5,
+                Duration.ofSeconds(1),
+                2.0,
+                Duration.ofHours(1),
+                null,
+                QueueType.QUORUM,
+                20,
+                false,
+                Duration.ofSeconds(30),
+                Duration.ofDays(7));
     }
 
     public SubscriptionOptions prefetch(int prefetch) {
@@ -152,9 +179,20 @@ public final class SubscriptionOptions {
         c.closeTimeout = closeTimeout;
         c.inboxRetention = inboxRetention;
         change.accept(c);
-        return new SubscriptionOptions(c.queue, c.prefetch, c.concurrency, c.maxRetries, c.initialBackoff,
-                c.backoffMultiplier, c.maxBackoff, c.messageTtl, c.queueType, c.deliveryLimit, c.retryAllExceptions,
-                c.closeTimeout, c.inboxRetention);
+        return new SubscriptionOptions(
+                c.queue,
+                c.prefetch,
+                c.concurrency,
+                c.maxRetries,
+                c.initialBackoff,
+                c.backoffMultiplier,
+                c.maxBackoff,
+                c.messageTtl,
+                c.queueType,
+                c.deliveryLimit,
+                c.retryAllExceptions,
+                c.closeTimeout,
+                c.inboxRetention);
     }
 
     /** The delay before retry {@code attempt} (1-based). */
@@ -209,10 +247,12 @@ public final class SubscriptionOptions {
         }
         if (queue.getBytes(StandardCharsets.UTF_8).length > 200) {
             // Retry queues append ".retry.<millis>", and AMQP names stop at 255 bytes.
-            throw new IllegalArgumentException("queue name must be at most 200 bytes (was " + queue.length() + " characters)");
+            throw new IllegalArgumentException(
+                    "queue name must be at most 200 bytes (was " + queue.length() + " characters)");
         }
         if (queue.startsWith("amq.")) {
-            throw new IllegalArgumentException("queue names starting with amq. are reserved by RabbitMQ (was " + queue + ")");
+            throw new IllegalArgumentException(
+                    "queue names starting with amq. are reserved by RabbitMQ (was " + queue + ")");
         }
         return queue;
     }

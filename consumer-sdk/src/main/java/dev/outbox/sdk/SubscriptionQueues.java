@@ -34,11 +34,25 @@ final class SubscriptionQueues {
     private static final Logger LOG = LoggerFactory.getLogger(SubscriptionQueues.class);
 
     /** Delays a retry queue may have besides the subscription's own backoff steps. */
-    static final List<Duration> LADDER = List.of(Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
-            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
-            Duration.ofSeconds(30), Duration.ofMinutes(1), Duration.ofMinutes(2), Duration.ofMinutes(5),
-            Duration.ofMinutes(10), Duration.ofMinutes(30), Duration.ofHours(1), Duration.ofHours(2),
-            Duration.ofHours(6), Duration.ofHours(12), Duration.ofHours(24));
+    static final List<Duration> LADDER = List.of(
+            Duration.ofMillis(100),
+            Duration.ofMillis(250),
+            Duration.ofMillis(500),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(30),
+            Duration.ofMinutes(1),
+            Duration.ofMinutes(2),
+            Duration.ofMinutes(5),
+            Duration.ofMinutes(10),
+            Duration.ofMinutes(30),
+            Duration.ofHours(1),
+            Duration.ofHours(2),
+            Duration.ofHours(6),
+            Duration.ofHours(12),
+            Duration.ofHours(24));
     /** How long past its delay an unused retry queue lives; it is declared again well before. */
     private static final long LEASE_MARGIN_MILLIS = Duration.ofMinutes(10).toMillis();
 
@@ -47,6 +61,7 @@ final class SubscriptionQueues {
     private final TreeSet<Long> delays = new TreeSet<>();
     /** When each retry queue was last declared (its lease renewed), by delay. */
     private final Map<Long, Long> declaredAt = new ConcurrentHashMap<>();
+
     private final java.util.Set<String> warned = ConcurrentHashMap.newKeySet();
 
     SubscriptionQueues(Broker broker, SubscriptionOptions options) {
@@ -148,11 +163,15 @@ final class SubscriptionQueues {
             closeQuietly(channel);
         }
         if (warned.add(queue)) {
-            LOG.warn("Queue {} exists with other arguments than this version declares ({}); it is used as it is. Wanted: {}."
-                    + " Until it has them, what they give is missing (for a quorum queue: at-least-once dead-lettering"
-                    + " through a node restart; for a retry queue: expiry when unused). RabbitMQ cannot change them in"
-                    + " place: apply them with a policy (rabbitmqctl set_policy), or stop the subscribers, let the queue"
-                    + " drain, delete it and start them again.", queue, BrokerErrors.describe(refusal), args);
+            LOG.warn(
+                    "Queue {} exists with other arguments than this version declares ({}); it is used as it is. Wanted: {}."
+                            + " Until it has them, what they give is missing (for a quorum queue: at-least-once dead-lettering"
+                            + " through a node restart; for a retry queue: expiry when unused). RabbitMQ cannot change them in"
+                            + " place: apply them with a policy (rabbitmqctl set_policy), or stop the subscribers, let the queue"
+                            + " drain, delete it and start them again.",
+                    queue,
+                    BrokerErrors.describe(refusal),
+                    args);
         }
     }
 

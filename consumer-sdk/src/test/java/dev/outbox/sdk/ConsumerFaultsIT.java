@@ -41,11 +41,17 @@ class ConsumerFaultsIT {
 
     private static void publish(String routingKey, List<String> ids, java.util.function.Function<String, String> body)
             throws Exception {
-        try (Connection c = env.connectionFactory().newConnection("fault-publisher"); Channel ch = c.createChannel()) {
+        try (Connection c = env.connectionFactory().newConnection("fault-publisher");
+                Channel ch = c.createChannel()) {
             ch.confirmSelect();
             for (String id : ids) {
-                ch.basicPublish(routingKey.substring(0, routingKey.indexOf('.')), routingKey,
-                        new AMQP.BasicProperties.Builder().messageId(id).deliveryMode(2).build(),
+                ch.basicPublish(
+                        routingKey.substring(0, routingKey.indexOf('.')),
+                        routingKey,
+                        new AMQP.BasicProperties.Builder()
+                                .messageId(id)
+                                .deliveryMode(2)
+                                .build(),
                         body.apply(id).getBytes(StandardCharsets.UTF_8));
             }
             ch.waitForConfirmsOrDie(60_000);
@@ -56,7 +62,8 @@ class ConsumerFaultsIT {
     void consumersKilledWithMessagesInFlightStillProcessEveryMessageExactlyOnceThroughTheInbox() throws Exception {
         int messages = FaultScale.pick(2000, 10_000);
         int kills = 5;
-        SubscriptionOptions options = SubscriptionOptions.queue("killed").prefetch(50).closeTimeout(Duration.ofSeconds(2));
+        SubscriptionOptions options =
+                SubscriptionOptions.queue("killed").prefetch(50).closeTimeout(Duration.ofSeconds(2));
         TransactionalHandler handler = (h, body, c) -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO processed VALUES (?)")) {
                 ps.setString(1, (String) h.get("message-id"));
@@ -64,7 +71,7 @@ class ConsumerFaultsIT {
             }
         };
         Subscriber declare = new Subscriber(env.broker, "killed.x", options, "killed-consumer");
-        declare.start((h, b) -> { });
+        declare.start((h, b) -> {});
         declare.close();
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < messages; i++) {
@@ -77,14 +84,16 @@ class ConsumerFaultsIT {
             Subscriber s = new Subscriber(doomed, "killed.x", options, "killed-consumer");
             s.startTransactional(env.db.dataSource(), handler);
             long before = env.db.queryLong("SELECT count(*) FROM inbox");
-            await().atMost(Duration.ofSeconds(60)).until(() -> env.db.queryLong("SELECT count(*) FROM inbox") > before + messages / 10);
-            doomed.connection().abort();   // dies with up to 50 unacked messages in flight
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> env.db.queryLong("SELECT count(*) FROM inbox") > before + messages / 10);
+            doomed.connection().abort(); // dies with up to 50 unacked messages in flight
             s.close();
         }
         try (Subscriber s = new Subscriber(env.broker, "killed.x", options, "killed-consumer")) {
             s.startTransactional(env.db.dataSource(), handler);
-            await().atMost(Duration.ofSeconds(120)).until(() -> env.db.queryLong("SELECT count(*) FROM processed") >= messages);
-            TimeUnit.MILLISECONDS.sleep(500);   // nothing more may arrive
+            await().atMost(Duration.ofSeconds(120))
+                    .until(() -> env.db.queryLong("SELECT count(*) FROM processed") >= messages);
+            TimeUnit.MILLISECONDS.sleep(500); // nothing more may arrive
         }
         long rows = env.db.queryLong("SELECT count(*) FROM processed");
         long distinct = env.db.queryLong("SELECT count(DISTINCT message_id) FROM processed");
@@ -100,7 +109,8 @@ class ConsumerFaultsIT {
         int healthy = failing;
         Map<String, AtomicInteger> deliveries = new ConcurrentHashMap<>();
         List<Long> healthyLatencies = new CopyOnWriteArrayList<>();
-        SubscriptionOptions options = SubscriptionOptions.queue("storm").prefetch(50).backoff(Duration.ofMillis(100), 2.0);
+        SubscriptionOptions options =
+                SubscriptionOptions.queue("storm").prefetch(50).backoff(Duration.ofMillis(100), 2.0);
         try (Subscriber s = new Subscriber(env.broker, "storm.*", options, "storm")) {
             s.start((h, body) -> {
                 String id = (String) h.get("message-id");
@@ -120,12 +130,13 @@ class ConsumerFaultsIT {
                 healthyIds.add("storm-ok-" + i);
             }
             publish("storm.ok", healthyIds, id -> "{\"sent\":" + System.nanoTime() + "}");
-            await().atMost(Duration.ofSeconds(180)).until(() ->
-                    env.deadLetters("queue = 'storm' AND reason = 'retries_exhausted'") == failing);
+            await().atMost(Duration.ofSeconds(180))
+                    .until(() -> env.deadLetters("queue = 'storm' AND reason = 'retries_exhausted'") == failing);
             await().atMost(Duration.ofSeconds(30)).until(() -> healthyLatencies.size() == healthy);
         }
         long exactlySix = deliveries.values().stream().filter(c -> c.get() == 6).count();
-        long[] lat = healthyLatencies.stream().mapToLong(Long::longValue).sorted().toArray();
+        long[] lat =
+                healthyLatencies.stream().mapToLong(Long::longValue).sorted().toArray();
         double p99 = lat[(int) Math.ceil(0.99 * lat.length) - 1] / 1e6;
         System.out.println("scenario retry-storm: failing=" + failing + " delivered exactly 6 times=" + exactlySix
                 + " dead-lettered=" + env.deadLetters("queue = 'storm' AND reason = 'retries_exhausted'")

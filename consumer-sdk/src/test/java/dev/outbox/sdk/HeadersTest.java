@@ -1,8 +1,8 @@
 package dev.outbox.sdk;
 
-import dev.outbox.protocol.Headers;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.OutboxEvent;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -12,10 +12,13 @@ class HeadersTest {
 
     @Test
     void everyHeaderThePipelineSetsIsReservedForProducers() throws Exception {
-        // A producer that could set retry-count, dead-letter-queue or original-exchange would steer its own retries and replays.
+        // A producer that could set retry-count, dead-letter-queue or original-exchange would steer its own retries and
+        // replays.
         for (Field f : Headers.class.getFields()) {
             if (Modifier.isStatic(f.getModifiers()) && f.getType() == String.class) {
-                assertThat(OutboxEvent.RESERVED_HEADERS).as("Headers." + f.getName()).contains((String) f.get(null));
+                assertThat(OutboxEvent.RESERVED_HEADERS)
+                        .as("Headers." + f.getName())
+                        .contains((String) f.get(null));
             }
         }
     }

@@ -55,13 +55,16 @@ class PublisherIT {
     @AfterEach
     void stopSenders() throws InterruptedException {
         senders.shutdownNow();
-        assertThat(senders.awaitTermination(30, TimeUnit.SECONDS)).as("senders stopped").isTrue();
+        assertThat(senders.awaitTermination(30, TimeUnit.SECONDS))
+                .as("senders stopped")
+                .isTrue();
     }
 
     @Test
     void sendsFromManyThreadsAreEachConfirmedAndEachArrivesOnce() throws Exception {
-        try (Channel ch = raw.createChannel(); Publisher publisher = new Publisher(env.broker)) {
-            publisher.send("{}", "shared.first");   // declares exchange 'shared' before the queue binds to it
+        try (Channel ch = raw.createChannel();
+                Publisher publisher = new Publisher(env.broker)) {
+            publisher.send("{}", "shared.first"); // declares exchange 'shared' before the queue binds to it
             ch.queueDeclare("shared_q", true, false, false, Map.of());
             ch.queueBind("shared_q", "shared", "shared.x");
 
@@ -96,7 +99,8 @@ class PublisherIT {
 
     @Test
     void aMessageNoQueueTakesFailsOnlyItsOwnCallAmongConcurrentOnes() throws Exception {
-        try (Channel ch = raw.createChannel(); ConfirmingChannel channel = new ConfirmingChannel(env.broker)) {
+        try (Channel ch = raw.createChannel();
+                ConfirmingChannel channel = new ConfirmingChannel(env.broker)) {
             // No alternate exchange: a message to 'nowhere' is returned, one to 'somewhere' is queued.
             ch.exchangeDeclare("nowhere", "topic", true);
             ch.exchangeDeclare("somewhere", "topic", true);
@@ -128,31 +132,40 @@ class PublisherIT {
             assertThat(outcomes).hasSize(THREADS * 100);
             outcomes.forEach((id, outcome) -> {
                 if (outcome.startsWith("nowhere")) {
-                    assertThat(outcome).as(id).isEqualTo("nowhere: no queue took the message sent to exchange 'nowhere'"
-                            + " with routing key 'k." + id + "'");
+                    assertThat(outcome)
+                            .as(id)
+                            .isEqualTo("nowhere: no queue took the message sent to exchange 'nowhere'"
+                                    + " with routing key 'k." + id + "'");
                 } else {
                     assertThat(outcome).as(id).isEqualTo("somewhere: confirmed");
                 }
             });
-            assertThat(outcomes.values()).filteredOn(o -> o.startsWith("nowhere")).hasSize(80);
+            assertThat(outcomes.values())
+                    .filteredOn(o -> o.startsWith("nowhere"))
+                    .hasSize(80);
             assertThat(ch.messageCount("somewhere_q")).isEqualTo(THREADS * 100 - 80);
         }
     }
 
     @Test
     void aPublishThatClosesTheChannelFailsAndTheNextCallWorksOnANewOne() throws Exception {
-        try (Channel ch = raw.createChannel(); ConfirmingChannel channel = new ConfirmingChannel(env.broker)) {
+        try (Channel ch = raw.createChannel();
+                ConfirmingChannel channel = new ConfirmingChannel(env.broker)) {
             ch.queueDeclare("after_close_q", true, false, false, Map.of());
             assertThatThrownBy(() -> channel.publish("no-such-exchange", "k", props("lost"), new byte[0]))
                     .isInstanceOf(IOException.class)
                     .hasMessageContaining("could not publish to exchange 'no-such-exchange' with routing key 'k'")
                     .hasMessageContaining("NOT_FOUND");
             channel.publish("", "after_close_q", props("kept"), new byte[0]);
-            assertThat(ch.basicGet("after_close_q", true).getProps().getMessageId()).isEqualTo("kept");
+            assertThat(ch.basicGet("after_close_q", true).getProps().getMessageId())
+                    .isEqualTo("kept");
         }
     }
 
     private static AMQP.BasicProperties props(String messageId) {
-        return new AMQP.BasicProperties.Builder().messageId(messageId).deliveryMode(2).build();
+        return new AMQP.BasicProperties.Builder()
+                .messageId(messageId)
+                .deliveryMode(2)
+                .build();
     }
 }

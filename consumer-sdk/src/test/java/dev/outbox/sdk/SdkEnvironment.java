@@ -40,7 +40,8 @@ final class SdkEnvironment implements AutoCloseable {
     /** Publishes raw bytes as someone else would: no SDK, any properties. */
     void publishRaw(String exchange, String routingKey, com.rabbitmq.client.AMQP.BasicProperties props, byte[] body)
             throws Exception {
-        try (Connection c = connectionFactory().newConnection("raw"); Channel ch = c.createChannel()) {
+        try (Connection c = connectionFactory().newConnection("raw");
+                Channel ch = c.createChannel()) {
             ch.confirmSelect();
             ch.basicPublish(exchange, routingKey, props, body);
             ch.waitForConfirmsOrDie(10_000);

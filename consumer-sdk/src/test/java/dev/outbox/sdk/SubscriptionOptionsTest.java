@@ -21,13 +21,16 @@ class SubscriptionOptionsTest {
 
     @Test
     void backoffIsCappedAtTheMaximum() {
-        SubscriptionOptions options = SubscriptionOptions.queue("q").backoff(Duration.ofSeconds(10), 10).maxBackoff(Duration.ofMinutes(5));
+        SubscriptionOptions options = SubscriptionOptions.queue("q")
+                .backoff(Duration.ofSeconds(10), 10)
+                .maxBackoff(Duration.ofMinutes(5));
         assertThat(options.backoffFor(4)).isEqualTo(Duration.ofMinutes(5));
     }
 
     @Test
     void badValuesNameTheOptionAndTheValue() {
-        assertThatThrownBy(() -> SubscriptionOptions.queue("q").prefetch(0)).hasMessage("prefetch must be 1..65535 (was 0)");
+        assertThatThrownBy(() -> SubscriptionOptions.queue("q").prefetch(0))
+                .hasMessage("prefetch must be 1..65535 (was 0)");
         assertThatThrownBy(() -> SubscriptionOptions.queue("amq.x")).hasMessageContaining("reserved by RabbitMQ");
         assertThatThrownBy(() -> SubscriptionOptions.queue(" ")).hasMessage("queue name is required");
         assertThatThrownBy(() -> SubscriptionOptions.queue("q").backoff(Duration.ZERO, 2))
@@ -47,8 +50,13 @@ class SubscriptionOptionsTest {
 
     @Test
     void brokerConfigMasksTheUriAndReadsTheEnvironment() {
-        BrokerConfig config = BrokerConfig.from(java.util.Map.of("OUTBOX_RABBITMQ_URI", "amqp://u:secret@mq:5672/prod",
-                "OUTBOX_RABBITMQ_ADDRESSES", "mq1:5672, mq2:5672", "OUTBOX_APP_ID", "billing"));
+        BrokerConfig config = BrokerConfig.from(java.util.Map.of(
+                "OUTBOX_RABBITMQ_URI",
+                "amqp://u:secret@mq:5672/prod",
+                "OUTBOX_RABBITMQ_ADDRESSES",
+                "mq1:5672, mq2:5672",
+                "OUTBOX_APP_ID",
+                "billing"));
         assertThat(config.addresses()).containsExactly("mq1:5672", "mq2:5672");
         assertThat(config.appId()).isEqualTo("billing");
         assertThat(config.toString()).doesNotContain("secret").contains("mq1:5672,mq2:5672/prod");
@@ -59,6 +67,7 @@ class SubscriptionOptionsTest {
     void retryExceptionKeepsTheOldNoArgumentForm() {
         assertThat(new RetryException().delay()).isNull();
         assertThat(new RetryException("x", Duration.ofSeconds(3)).delay()).isEqualTo(Duration.ofSeconds(3));
-        assertThatThrownBy(() -> new RetryException("x", Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new RetryException("x", Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

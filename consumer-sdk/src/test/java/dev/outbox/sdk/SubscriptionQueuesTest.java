@@ -28,12 +28,15 @@ class SubscriptionQueuesTest {
         assertThat(q.retryDelay(Duration.ofMillis(1))).isEqualTo(100);
         assertThat(q.retryDelay(Duration.ofMillis(1_001))).isEqualTo(2_000);
         assertThat(q.retryDelay(Duration.ofSeconds(17))).isEqualTo(30_000);
-        assertThat(q.retryDelay(Duration.ofDays(30))).as("at most the longest").isEqualTo(Duration.ofHours(24).toMillis());
+        assertThat(q.retryDelay(Duration.ofDays(30)))
+                .as("at most the longest")
+                .isEqualTo(Duration.ofHours(24).toMillis());
     }
 
     @Test
     void delaysAHandlerAsksForMakeABoundedSetOfRetryQueues() {
-        // Before: one retry queue per distinct delay in milliseconds, so a handler asking for random delays made thousands.
+        // Before: one retry queue per distinct delay in milliseconds, so a handler asking for random delays made
+        // thousands.
         SubscriptionQueues q = queues(SubscriptionOptions.queue("orders").maxRetries(1000));
         Set<Long> distinct = new HashSet<>();
         for (long ms = 1; ms < Duration.ofDays(2).toMillis(); ms = ms * 11 / 10 + 1) {
@@ -45,25 +48,30 @@ class SubscriptionQueuesTest {
     @Test
     void quorumQueuesDeadLetterAtLeastOnceAndRetryQueuesExpireWhenUnused() {
         SubscriptionQueues q = queues(SubscriptionOptions.queue("orders"));
-        assertThat(q.workQueueArguments()).containsEntry("x-queue-type", "quorum")
+        assertThat(q.workQueueArguments())
+                .containsEntry("x-queue-type", "quorum")
                 .containsEntry("x-dead-letter-exchange", "DLX")
                 .containsEntry("x-dead-letter-strategy", "at-least-once")
                 .containsEntry("x-overflow", "reject-publish");
-        assertThat(q.retryQueueArguments(5_000)).containsEntry("x-queue-type", "quorum")
+        assertThat(q.retryQueueArguments(5_000))
+                .containsEntry("x-queue-type", "quorum")
                 .containsEntry("x-message-ttl", 5_000L)
                 .containsEntry("x-dead-letter-exchange", "")
                 .containsEntry("x-dead-letter-routing-key", "orders")
                 .containsEntry("x-dead-letter-strategy", "at-least-once")
                 .containsEntry("x-overflow", "reject-publish");
-        assertThat((Long) q.retryQueueArguments(5_000).get("x-expires")).as("outlives any message put in it")
+        assertThat((Long) q.retryQueueArguments(5_000).get("x-expires"))
+                .as("outlives any message put in it")
                 .isGreaterThan(2 * 5_000L);
     }
 
     @Test
     void classicQueuesKeepTheirOwnArguments() {
-        SubscriptionQueues q = queues(SubscriptionOptions.queue("orders").queueType(SubscriptionOptions.QueueType.CLASSIC));
+        SubscriptionQueues q =
+                queues(SubscriptionOptions.queue("orders").queueType(SubscriptionOptions.QueueType.CLASSIC));
         assertThat(q.workQueueArguments()).doesNotContainKeys("x-queue-type", "x-dead-letter-strategy", "x-overflow");
-        assertThat(q.retryQueueArguments(1_000)).doesNotContainKeys("x-queue-type", "x-dead-letter-strategy")
+        assertThat(q.retryQueueArguments(1_000))
+                .doesNotContainKeys("x-queue-type", "x-dead-letter-strategy")
                 .containsKey("x-expires");
     }
 }

@@ -21,8 +21,7 @@ public final class Migrations {
 
     private static final Logger LOG = LoggerFactory.getLogger(Migrations.class);
 
-    private Migrations() {
-    }
+    private Migrations() {}
 
     /** Migrates the schema the connection's search path points at (usually {@code public}). */
     public static MigrateResult apply(DataSource dataSource) {
@@ -45,8 +44,10 @@ public final class Migrations {
         }
         MigrateResult result = config.load().migrate();
         if (result.migrationsExecuted > 0) {
-            LOG.info("Outbox schema migrated to version {} ({} migrations applied)",
-                    result.targetSchemaVersion, result.migrationsExecuted);
+            LOG.info(
+                    "Outbox schema migrated to version {} ({} migrations applied)",
+                    result.targetSchemaVersion,
+                    result.migrationsExecuted);
         } else {
             LOG.debug("Outbox schema up to date at version {}", result.initialSchemaVersion);
         }

@@ -56,9 +56,10 @@ public final class Outbox {
 
     /** An outbox on a table with another name or in another schema, e.g. {@code billing.events}. */
     public static Outbox forTable(String qualifiedTableName) {
-        if (qualifiedTableName == null || !TABLE_NAME.matcher(qualifiedTableName).matches()) {
-            throw new IllegalArgumentException("outbox table must be [schema.]name of letters, digits and _"
-                    + " (was " + qualifiedTableName + ")");
+        if (qualifiedTableName == null
+                || !TABLE_NAME.matcher(qualifiedTableName).matches()) {
+            throw new IllegalArgumentException("outbox table must be [schema.]name of letters, digits and _" + " (was "
+                    + qualifiedTableName + ")");
         }
         return new Outbox(qualifiedTableName);
     }
@@ -84,8 +85,10 @@ public final class Outbox {
                 return new AppendedEvent(rs.getLong(1), rs.getObject(2, UUID.class));
             }
         } catch (SQLException e) {
-            throw new OutboxException("could not append event with routing key '" + event.routingKey()
-                    + "' to " + table + ": " + e.getMessage(), e);
+            throw new OutboxException(
+                    "could not append event with routing key '" + event.routingKey() + "' to " + table + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -130,8 +133,10 @@ public final class Outbox {
             }
             return appended;
         } catch (SQLException e) {
-            throw new OutboxException("could not append " + n + " events (first routing key '" + keys[0]
-                    + "') to " + table + ": " + e.getMessage(), e);
+            throw new OutboxException(
+                    "could not append " + n + " events (first routing key '" + keys[0] + "') to " + table + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -182,10 +187,13 @@ public final class Outbox {
         void save(Connection connection) throws Exception;
     }
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper HEADERS = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectMapper HEADERS =
+            new com.fasterxml.jackson.databind.ObjectMapper();
 
     private static String headersJson(OutboxEvent event) {
-        return event.headers().isEmpty() ? "{}" : HEADERS.valueToTree(event.headers()).toString();
+        return event.headers().isEmpty()
+                ? "{}"
+                : HEADERS.valueToTree(event.headers()).toString();
     }
 
     private static void rollbackQuietly(Connection connection, Throwable failure) {

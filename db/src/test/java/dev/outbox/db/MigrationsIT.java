@@ -23,9 +23,11 @@ class MigrationsIT {
             assertThat(first.migrationsExecuted).isEqualTo(8);
             assertThat(second.migrationsExecuted).isZero();
             assertThat(db.queryLong("SELECT count(*) FROM customers")).isEqualTo(1);
-            assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history")).isZero();
+            assertThat(db.queryLong("SELECT count(*) FROM flyway_schema_history"))
+                    .isZero();
             assertThat(db.queryLong("SELECT count(*) FROM information_schema.tables WHERE table_name IN"
-                    + " ('events', 'dead_letters', 'relay_offsets', 'inbox')")).isEqualTo(4);
+                            + " ('events', 'dead_letters', 'relay_offsets', 'inbox')"))
+                    .isEqualTo(4);
         }
     }
 
@@ -46,7 +48,8 @@ class MigrationsIT {
         try (TestDatabase db = PostgresFixture.get().createDatabase("migrations_schema")) {
             Migrations.apply(db.dataSource(), "outbox");
             assertThat(db.queryLong("SELECT count(*) FROM information_schema.tables"
-                    + " WHERE table_schema = 'outbox' AND table_name = 'events'")).isEqualTo(1);
+                            + " WHERE table_schema = 'outbox' AND table_name = 'events'"))
+                    .isEqualTo(1);
         }
     }
 }

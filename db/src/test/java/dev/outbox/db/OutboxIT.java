@@ -1,12 +1,12 @@
 package dev.outbox.db;
 
-import dev.outbox.protocol.InvalidEventException;
-import dev.outbox.protocol.OutboxEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.outbox.protocol.InvalidEventException;
+import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.TestDatabase;
 import java.sql.Connection;
@@ -75,13 +75,15 @@ class OutboxIT {
         }
 
         assertThat(appended.messageId()).isEqualTo(messageId);
-        try (Connection c = db.connect(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT * FROM events")) {
+        try (Connection c = db.connect();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT * FROM events")) {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getLong("id")).isEqualTo(appended.id());
             assertThat(rs.getObject("message_id", UUID.class)).isEqualTo(messageId);
             assertThat(rs.getString("routing_key")).isEqualTo("order.created.v1");
-            assertThat(json.readTree(rs.getString("payload"))).isEqualTo(json.readTree("{\"id\":\"o-1\",\"amount\":5}"));
+            assertThat(json.readTree(rs.getString("payload")))
+                    .isEqualTo(json.readTree("{\"id\":\"o-1\",\"amount\":5}"));
             assertThat(json.readTree(rs.getString("headers")))
                     .isEqualTo(json.readTree("{\"tenant\":\"acme\",\"correlation-id\":\"req-1\"}"));
             assertThat(rs.getString("aggregate_type")).isEqualTo("order");
@@ -101,7 +103,8 @@ class OutboxIT {
         }
         assertThat(appended.messageId()).isNotNull();
         assertThat(db.queryLong("SELECT count(*) FROM events WHERE headers = '{}'::jsonb"
-                + " AND aggregate_type IS NULL AND message_id = '" + appended.messageId() + "'")).isEqualTo(1);
+                        + " AND aggregate_type IS NULL AND message_id = '" + appended.messageId() + "'"))
+                .isEqualTo(1);
     }
 
     @Test
@@ -116,9 +119,8 @@ class OutboxIT {
 
     @Test
     void inTransactionCommitsEntityAndEventTogether() {
-        AppendedEvent appended = outbox.saveAndAppend(db.dataSource(),
-                c -> insertOrder(c, "o-1", 5),
-                OutboxEvent.of("order.created", "{\"id\":\"o-1\"}"));
+        AppendedEvent appended = outbox.saveAndAppend(
+                db.dataSource(), c -> insertOrder(c, "o-1", 5), OutboxEvent.of("order.created", "{\"id\":\"o-1\"}"));
         assertThat(appended.id()).isPositive();
         assertThat(db.queryLong("SELECT count(*) FROM orders")).isEqualTo(1);
         assertThat(db.queryLong("SELECT count(*) FROM events")).isEqualTo(1);
@@ -127,10 +129,12 @@ class OutboxIT {
     @Test
     void inTransactionRollsBothBackWhenTheEntityFails() {
         assertThatThrownBy(() -> outbox.inTransaction(db.dataSource(), c -> {
-            outbox.append(c, "order.created", "{\"id\":\"o-2\"}");
-            insertOrder(c, "o-2", -1);  // violates the orders CHECK
-            return null;
-        })).isInstanceOf(OutboxException.class).hasRootCauseInstanceOf(SQLException.class);
+                    outbox.append(c, "order.created", "{\"id\":\"o-2\"}");
+                    insertOrder(c, "o-2", -1); // violates the orders CHECK
+                    return null;
+                }))
+                .isInstanceOf(OutboxException.class)
+                .hasRootCauseInstanceOf(SQLException.class);
         assertThat(db.queryLong("SELECT count(*) FROM orders")).isZero();
         assertThat(db.queryLong("SELECT count(*) FROM events")).isZero();
     }
@@ -138,13 +142,14 @@ class OutboxIT {
     @Test
     void inTransactionRollsBothBackWhenTheEventFails() {
         assertThatThrownBy(() -> outbox.inTransaction(db.dataSource(), c -> {
-            insertOrder(c, "o-3", 5);
-            // A row the API would refuse, sent as raw SQL: the database constraint refuses it too.
-            try (Statement s = c.createStatement()) {
-                s.execute("INSERT INTO events (routing_key, payload) VALUES ('order', '{}')");
-            }
-            return null;
-        })).isInstanceOf(OutboxException.class);
+                    insertOrder(c, "o-3", 5);
+                    // A row the API would refuse, sent as raw SQL: the database constraint refuses it too.
+                    try (Statement s = c.createStatement()) {
+                        s.execute("INSERT INTO events (routing_key, payload) VALUES ('order', '{}')");
+                    }
+                    return null;
+                }))
+                .isInstanceOf(OutboxException.class);
         assertThat(db.queryLong("SELECT count(*) FROM orders")).isZero();
         assertThat(db.queryLong("SELECT count(*) FROM events")).isZero();
     }
@@ -153,10 +158,11 @@ class OutboxIT {
     void inTransactionRethrowsUncheckedFailuresAsTheyAre() {
         IllegalStateException boom = new IllegalStateException("business rule");
         assertThatThrownBy(() -> outbox.inTransaction(db.dataSource(), c -> {
-            insertOrder(c, "o-4", 5);
-            outbox.append(c, "order.created", "{}");
-            throw boom;
-        })).isSameAs(boom);
+                    insertOrder(c, "o-4", 5);
+                    outbox.append(c, "order.created", "{}");
+                    throw boom;
+                }))
+                .isSameAs(boom);
         assertThat(db.queryLong("SELECT count(*) FROM orders")).isZero();
         assertThat(db.queryLong("SELECT count(*) FROM events")).isZero();
     }
@@ -173,8 +179,9 @@ class OutboxIT {
 
         assertThat(appended).hasSize(250);
         assertThat(appended).extracting(AppendedEvent::id).isSorted();
-        try (Connection c = db.connect(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT routing_key, payload, headers->>'n' FROM events ORDER BY id")) {
+        try (Connection c = db.connect();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT routing_key, payload, headers->>'n' FROM events ORDER BY id")) {
             int i = 0;
             while (rs.next()) {
                 assertThat(rs.getString(1)).isEqualTo(events.get(i).routingKey());
@@ -201,8 +208,12 @@ class OutboxIT {
                     try (Connection c = db.connect()) {
                         for (int i = 0; i < perThread; i++) {
                             UUID id = UUID.randomUUID();
-                            outbox.append(c, OutboxEvent.builder("load.w" + writer)
-                                    .messageId(id).payload("{\"i\":" + i + "}").build());
+                            outbox.append(
+                                    c,
+                                    OutboxEvent.builder("load.w" + writer)
+                                            .messageId(id)
+                                            .payload("{\"i\":" + i + "}")
+                                            .build());
                             mine.add(id);
                         }
                     }
@@ -216,10 +227,13 @@ class OutboxIT {
             assertThat(written).hasSize(threads * perThread);
 
             Set<UUID> stored = new HashSet<>();
-            try (Connection c = db.connect(); Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SELECT message_id FROM events")) {
+            try (Connection c = db.connect();
+                    Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT message_id FROM events")) {
                 while (rs.next()) {
-                    assertThat(stored.add(rs.getObject(1, UUID.class))).as("row present once").isTrue();
+                    assertThat(stored.add(rs.getObject(1, UUID.class)))
+                            .as("row present once")
+                            .isTrue();
                 }
             }
             assertThat(stored).isEqualTo(written);
@@ -234,7 +248,8 @@ class OutboxIT {
         try (Connection c = db.connect()) {
             c.setAutoCommit(false);
             assertThatThrownBy(() -> outbox.append(c, "order", "{}")).isInstanceOf(InvalidEventException.class);
-            assertThatThrownBy(() -> outbox.append(c, "order.created", "not json")).isInstanceOf(InvalidEventException.class);
+            assertThatThrownBy(() -> outbox.append(c, "order.created", "not json"))
+                    .isInstanceOf(InvalidEventException.class);
             // The transaction was not poisoned: nothing was sent to the server.
             outbox.append(c, "order.created", "{}");
             c.commit();
@@ -251,7 +266,8 @@ class OutboxIT {
     }
 
     private static OffsetDateTime now(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT now()")) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT now()")) {
             rs.next();
             return rs.getObject(1, OffsetDateTime.class).minus(Duration.ofMillis(1));
         }

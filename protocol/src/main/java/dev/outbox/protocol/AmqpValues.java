@@ -3,7 +3,6 @@ package dev.outbox.protocol;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.LongString;
-import dev.outbox.protocol.Headers;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.LinkedHashMap;
@@ -13,8 +12,7 @@ import java.util.Map;
 /** Turns AMQP header values (LongString, nested tables, dates) into plain Java values. Shared plumbing. */
 public final class AmqpValues {
 
-    private AmqpValues() {
-    }
+    private AmqpValues() {}
 
     public static Object plain(Object value) {
         if (value instanceof LongString s) {
@@ -53,7 +51,10 @@ public final class AmqpValues {
         Map<String, Object> out = new LinkedHashMap<>();
         putIfSet(out, "message-id", props.getMessageId());
         putIfSet(out, "app-id", props.getAppId());
-        putIfSet(out, "timestamp", props.getTimestamp() == null ? null : props.getTimestamp().toInstant());
+        putIfSet(
+                out,
+                "timestamp",
+                props.getTimestamp() == null ? null : props.getTimestamp().toInstant());
         putIfSet(out, "content-type", props.getContentType());
         putIfSet(out, "correlation-id", props.getCorrelationId());
         // After a retry the message comes back through the default exchange: report where it was first published.

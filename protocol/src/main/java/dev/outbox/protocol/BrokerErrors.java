@@ -12,8 +12,7 @@ public final class BrokerErrors {
     /** AMQP reply code of access-refused (a missing permission). */
     public static final int ACCESS_REFUSED = 403;
 
-    private BrokerErrors() {
-    }
+    private BrokerErrors() {}
 
     /** The broker's reply code and text when there is one, else the exception's class and message. */
     public static String describe(Throwable error) {

@@ -30,8 +30,7 @@ public final class BrokerTls {
     /** The AMQPS port RabbitMQ listens on when the URI names none. */
     public static final int DEFAULT_TLS_PORT = 5671;
 
-    private BrokerTls() {
-    }
+    private BrokerTls() {}
 
     /**
      * Applies {@code uri} (credentials, virtual host, host and port) to {@code factory}; for
@@ -57,7 +56,8 @@ public final class BrokerTls {
             // The plain form: TLS is set up below, with the CA file and host name verification.
             factory.setUri(tls ? "amqp" + uri.substring(uri.indexOf(':')) : uri);
         } catch (URISyntaxException | java.security.NoSuchAlgorithmException | java.security.KeyManagementException e) {
-            throw new IllegalArgumentException("not a usable AMQP URI (" + e.getClass().getSimpleName() + ")");
+            throw new IllegalArgumentException(
+                    "not a usable AMQP URI (" + e.getClass().getSimpleName() + ")");
         }
         if (!tls) {
             return;
@@ -98,7 +98,8 @@ public final class BrokerTls {
     /** Whether {@code e} (or a cause) is a failed TLS handshake: an untrusted certificate or a host name it does not name. */
     public static boolean isHandshakeFailure(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof javax.net.ssl.SSLHandshakeException || t instanceof java.security.cert.CertificateException) {
+            if (t instanceof javax.net.ssl.SSLHandshakeException
+                    || t instanceof java.security.cert.CertificateException) {
                 return true;
             }
         }

@@ -10,6 +10,7 @@ public final class Headers {
     public static final String EVENT_ID = "event-id";
     /** When the event was written (ISO-8601, microseconds, UTC). */
     public static final String CREATED_AT = "created-at";
+
     public static final String AGGREGATE_TYPE = "aggregate-type";
     public static final String AGGREGATE_ID = "aggregate-id";
     /** How many times a subscriber asked for this message again (0 on the first delivery). */
@@ -28,10 +29,10 @@ public final class Headers {
     public static final String ERROR = "error";
     /** Where a dead-lettered or unroutable message was first published. */
     public static final String ORIGINAL_EXCHANGE = "original-exchange";
+
     public static final String ORIGINAL_ROUTING_KEY = "original-routing-key";
     /** Set when a dead letter could not carry its body (larger than the broker accepts). */
     public static final String BODY_OMITTED_BYTES = "body-omitted-bytes";
 
-    private Headers() {
-    }
+    private Headers() {}
 }

@@ -9,11 +9,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /** Turns what callers give as a payload into validated JSON text. Errors never quote the payload. */
 final class Json {
 
-    static final ObjectMapper DEFAULT_MAPPER = new ObjectMapper()
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    static final ObjectMapper DEFAULT_MAPPER =
+            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    private Json() {
-    }
+    private Json() {}
 
     /**
      * A {@link String} is taken as JSON text and validated; a {@link JsonNode} is written as is;
@@ -22,7 +21,8 @@ final class Json {
      */
     static String toJsonText(Object payload, ObjectMapper mapper) {
         if (payload == null) {
-            throw new InvalidEventException("payload is required (was null); send an empty object {} for an event without data");
+            throw new InvalidEventException(
+                    "payload is required (was null); send an empty object {} for an event without data");
         }
         if (payload instanceof String text) {
             JsonNode parsed = parse(text, mapper);
@@ -40,8 +40,10 @@ final class Json {
             }
             return text;
         } catch (JsonProcessingException e) {
-            throw new InvalidEventException("payload of type " + payload.getClass().getName()
-                    + " does not serialise to JSON: " + e.getOriginalMessage(), e);
+            throw new InvalidEventException(
+                    "payload of type " + payload.getClass().getName() + " does not serialise to JSON: "
+                            + e.getOriginalMessage(),
+                    e);
         }
     }
 
@@ -56,13 +58,15 @@ final class Json {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
             // The parser's own message quotes the offending text, which is payload: name only the place.
-            throw new InvalidEventException("payload is not valid JSON: " + e.getClass().getSimpleName() + where);
+            throw new InvalidEventException(
+                    "payload is not valid JSON: " + e.getClass().getSimpleName() + where);
         }
     }
 
     private static void rejectNull(JsonNode node) {
         if (node == null || node.isNull()) {
-            throw new InvalidEventException("payload must not be JSON null; send an empty object {} for an event without data");
+            throw new InvalidEventException(
+                    "payload must not be JSON null; send an empty object {} for an event without data");
         }
     }
 }

@@ -28,8 +28,13 @@ import java.util.UUID;
  * @param aggregateType what the event is about, or {@code null}
  * @param aggregateId   which one, or {@code null}
  */
-public record OutboxEvent(UUID messageId, String routingKey, String payloadJson, Map<String, String> headers,
-                          String aggregateType, String aggregateId) {
+public record OutboxEvent(
+        UUID messageId,
+        String routingKey,
+        String payloadJson,
+        Map<String, String> headers,
+        String aggregateType,
+        String aggregateId) {
 
     /** Header carrying {@link Builder#correlationId}. */
     public static final String CORRELATION_ID_HEADER = "correlation-id";
@@ -40,9 +45,21 @@ public record OutboxEvent(UUID messageId, String routingKey, String payloadJson,
      * is retried, dead-lettered or replayed to. The {@code events} table refuses them too
      * (constraint {@code headers_names_at_most_255_bytes_and_not_reserved}).
      */
-    public static final Set<String> RESERVED_HEADERS = Set.of("event-id", "created-at", "aggregate-type", "aggregate-id",
-            "retry-count", "dead-letter-reason", "dead-letter-queue", "dead-letter-id", "dead-lettered-at", "replay-count",
-            "error", "original-exchange", "original-routing-key", "body-omitted-bytes");
+    public static final Set<String> RESERVED_HEADERS = Set.of(
+            "event-id",
+            "created-at",
+            "aggregate-type",
+            "aggregate-id",
+            "retry-count",
+            "dead-letter-reason",
+            "dead-letter-queue",
+            "dead-letter-id",
+            "dead-lettered-at",
+            "replay-count",
+            "error",
+            "original-exchange",
+            "original-routing-key",
+            "body-omitted-bytes");
     /** AMQP carries header names as short strings. */
     public static final int MAX_HEADER_NAME_BYTES = 255;
     /** All of an event's header names and values together: well inside one AMQP frame (128 KiB by default). */
@@ -134,11 +151,14 @@ public record OutboxEvent(UUID messageId, String routingKey, String payloadJson,
                         + MAX_HEADER_NAME_BYTES + "), starting '" + name.substring(0, 40) + "...'");
             }
             if (RESERVED_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
-                throw new InvalidEventException("header '" + name + "' is reserved: the relay and the SDK set it themselves"
-                        + (name.startsWith("aggregate-") ? " (use aggregate(type, id))" : "") + "; choose another name");
+                throw new InvalidEventException(
+                        "header '" + name + "' is reserved: the relay and the SDK set it themselves"
+                                + (name.startsWith("aggregate-") ? " (use aggregate(type, id))" : "")
+                                + "; choose another name");
             }
             if (!(e.getValue() instanceof String value)) {
-                String type = e.getValue() == null ? "null" : e.getValue().getClass().getSimpleName();
+                String type =
+                        e.getValue() == null ? "null" : e.getValue().getClass().getSimpleName();
                 throw new InvalidEventException("header '" + name + "' must have a string value (was " + type + ")");
             }
             valid.put(name, value);

@@ -17,8 +17,15 @@ import java.util.Objects;
  * @param aggregateId   which one, or {@code null}
  * @param createdAt     when the event was written
  */
-public record OutgoingMessage(String messageId, String routingKey, byte[] body, Map<String, String> headers,
-                              Long eventId, String aggregateType, String aggregateId, Instant createdAt) {
+public record OutgoingMessage(
+        String messageId,
+        String routingKey,
+        byte[] body,
+        Map<String, String> headers,
+        Long eventId,
+        String aggregateType,
+        String aggregateId,
+        Instant createdAt) {
 
     public OutgoingMessage {
         Objects.requireNonNull(messageId, "messageId");

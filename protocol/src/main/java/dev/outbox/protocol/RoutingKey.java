@@ -19,8 +19,7 @@ public final class RoutingKey {
 
     private static final Pattern EXCHANGE = Pattern.compile("[A-Za-z0-9_-]{1,255}");
 
-    private RoutingKey() {
-    }
+    private RoutingKey() {}
 
     /**
      * Checks {@code routingKey} against the rules.
@@ -34,8 +33,8 @@ public final class RoutingKey {
         }
         int bytes = routingKey.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > MAX_BYTES) {
-            throw new InvalidEventException("routing key must be at most " + MAX_BYTES
-                    + " bytes of UTF-8 (was " + bytes + " bytes: " + abbreviate(routingKey) + ")");
+            throw new InvalidEventException("routing key must be at most " + MAX_BYTES + " bytes of UTF-8 (was " + bytes
+                    + " bytes: " + abbreviate(routingKey) + ")");
         }
         String[] segments = routingKey.split("\\.", -1);
         if (segments.length < 2) {
@@ -44,8 +43,7 @@ public final class RoutingKey {
         }
         for (String segment : segments) {
             if (segment.isEmpty()) {
-                throw new InvalidEventException("routing key segments must not be empty (was '"
-                        + routingKey + "')");
+                throw new InvalidEventException("routing key segments must not be empty (was '" + routingKey + "')");
             }
         }
         if (!EXCHANGE.matcher(segments[0]).matches()) {

@@ -20,8 +20,7 @@ public final class Topology {
     private static final Map<String, Object> EVENT_EXCHANGE_ARGS = Map.of("alternate-exchange", UNROUTED);
     private static final Map<String, Object> QUORUM = Map.of("x-queue-type", "quorum");
 
-    private Topology() {
-    }
+    private Topology() {}
 
     /** An event exchange: topic, durable, with {@code alternate-exchange: unrouted}. */
     public static void declareEventExchange(Channel channel, String exchange) throws IOException {

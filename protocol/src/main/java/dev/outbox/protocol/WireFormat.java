@@ -1,7 +1,6 @@
 package dev.outbox.protocol;
 
 import com.rabbitmq.client.AMQP;
-import dev.outbox.protocol.Headers;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
@@ -22,11 +21,13 @@ public final class WireFormat {
     public static final int PERSISTENT = 2;
     private static final DateTimeFormatter ISO = DateTimeFormatter.ISO_INSTANT.withZone(ZoneOffset.UTC);
     /** The instants {@link #isoInstant} writes by hand: years 1 to 9999, four digits, no sign. */
-    private static final long FIRST_FAST_SECOND = LocalDateTime.of(1, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC);
-    private static final long LAST_FAST_SECOND = LocalDateTime.of(9999, 12, 31, 23, 59, 59).toEpochSecond(ZoneOffset.UTC);
+    private static final long FIRST_FAST_SECOND =
+            LocalDateTime.of(1, 1, 1, 0, 0).toEpochSecond(ZoneOffset.UTC);
 
-    private WireFormat() {
-    }
+    private static final long LAST_FAST_SECOND =
+            LocalDateTime.of(9999, 12, 31, 23, 59, 59).toEpochSecond(ZoneOffset.UTC);
+
+    private WireFormat() {}
 
     public static AMQP.BasicProperties properties(OutgoingMessage message, String appId) {
         Map<String, Object> headers = new HashMap<>(message.headers().size() + 4);

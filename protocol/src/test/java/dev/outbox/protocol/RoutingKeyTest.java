@@ -42,7 +42,7 @@ class RoutingKeyTest {
 
     @Test
     void rejectsKeysLongerThan255Bytes() {
-        String key = "order." + "é".repeat(125);  // 6 + 250 bytes
+        String key = "order." + "é".repeat(125); // 6 + 250 bytes
         assertThatThrownBy(() -> RoutingKey.validate(key))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("at most 255 bytes")

@@ -13,13 +13,13 @@ public final class BrokerFaults {
 
     private static final Pattern CONNECTION = Pattern.compile("^(<[^>]+>)\\s.*\"connection_name\",\"([^\"]*)\"");
 
-    private BrokerFaults() {
-    }
+    private BrokerFaults() {}
 
     /** Closes, from the broker's side, every connection whose client-provided name starts with {@code prefix}. */
     public static int closeConnections(String prefix) {
         List<String> pids = new ArrayList<>();
-        for (String line : rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties").split("\n")) {
+        for (String line : rabbitmqctl("list_connections", "--no-table-headers", "pid", "client_properties")
+                .split("\n")) {
             Matcher m = CONNECTION.matcher(line);
             if (m.find() && m.group(2).startsWith(prefix)) {
                 pids.add(m.group(1));

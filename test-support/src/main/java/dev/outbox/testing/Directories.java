@@ -10,8 +10,7 @@ import java.util.stream.Stream;
 /** Removing what a test wrote to disk. */
 public final class Directories {
 
-    private Directories() {
-    }
+    private Directories() {}
 
     /** Deletes {@code dir} and everything below it; nothing when it does not exist. */
     public static void deleteRecursively(Path dir) throws IOException {

@@ -6,8 +6,7 @@ package dev.outbox.testing;
  */
 public final class FaultScale {
 
-    private FaultScale() {
-    }
+    private FaultScale() {}
 
     public static boolean full() {
         return "full".equalsIgnoreCase(System.getProperty("faults.scale", "ci"));

@@ -7,8 +7,7 @@ import java.net.ServerSocket;
 /** A TCP port nothing listens on right now, for a server a test starts (relay HTTP, a scratch broker). */
 public final class Ports {
 
-    private Ports() {
-    }
+    private Ports() {}
 
     public static int free() {
         try (ServerSocket s = new ServerSocket(0)) {

@@ -30,6 +30,7 @@ public final class PostgresFixture {
     private static final Logger LOG = LoggerFactory.getLogger(PostgresFixture.class);
     /** Databases this fixture creates start with this; a leftover older than STALE_SECONDS is dropped. */
     static final String PREFIX = "it_";
+
     private static final long STALE_SECONDS = 3 * 3600;
 
     private static volatile PostgresFixture instance;
@@ -74,13 +75,20 @@ public final class PostgresFixture {
         if (DockerClientFactory.instance().isDockerAvailable()) {
             LOG.info("No PostgreSQL at {} ({}); starting one with Testcontainers", url, failure.getMessage());
             PostgreSQLContainer container = new PostgreSQLContainer("postgres:15")
-                    .withCommand("postgres", "-c", "wal_level=logical",
-                            "-c", "max_replication_slots=40", "-c", "max_wal_senders=40");
+                    .withCommand(
+                            "postgres",
+                            "-c",
+                            "wal_level=logical",
+                            "-c",
+                            "max_replication_slots=40",
+                            "-c",
+                            "max_wal_senders=40");
             container.start();
             return new PostgresFixture(container.getJdbcUrl(), container.getUsername(), container.getPassword());
         }
-        throw new IllegalStateException("No PostgreSQL answers at " + url + " (" + failure.getMessage()
-                + ") and no Docker engine is available. Run scripts/local-services, or set OUTBOX_TEST_PG_URL.",
+        throw new IllegalStateException(
+                "No PostgreSQL answers at " + url + " (" + failure.getMessage()
+                        + ") and no Docker engine is available. Run scripts/local-services, or set OUTBOX_TEST_PG_URL.",
                 failure);
     }
 
@@ -126,7 +134,8 @@ public final class PostgresFixture {
     }
 
     void execute(String sql) {
-        try (Connection c = admin(); Statement s = c.createStatement()) {
+        try (Connection c = admin();
+                Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql + ": " + e.getMessage(), e);
@@ -134,10 +143,11 @@ public final class PostgresFixture {
     }
 
     void dropDatabase(String name) {
-        try (Connection c = admin(); Statement s = c.createStatement()) {
+        try (Connection c = admin();
+                Statement s = c.createStatement()) {
             // A slot pins WAL forever: drop the database's slots first (ending their walsenders).
-            s.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots"
-                    + " WHERE database = '" + name + "' AND active_pid IS NOT NULL");
+            s.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots" + " WHERE database = '" + name
+                    + "' AND active_pid IS NOT NULL");
             for (int attempt = 0; attempt < 50; attempt++) {
                 try {
                     s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
@@ -156,8 +166,9 @@ public final class PostgresFixture {
     private void dropStaleDatabases() {
         List<String> stale = new ArrayList<>();
         long now = Instant.now().getEpochSecond();
-        try (Connection c = admin(); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT datname FROM pg_database WHERE datname LIKE 'it\\_%'")) {
+        try (Connection c = admin();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT datname FROM pg_database WHERE datname LIKE 'it\\_%'")) {
             while (rs.next()) {
                 String name = rs.getString(1);
                 String[] parts = name.split("_");

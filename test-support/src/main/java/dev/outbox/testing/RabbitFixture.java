@@ -56,8 +56,9 @@ public final class RabbitFixture {
             container.start();
             return new RabbitFixture(container.getAmqpUrl());
         }
-        throw new IllegalStateException("No RabbitMQ answers at " + uri + " (" + failure.getMessage()
-                + ") and no Docker engine is available. Run scripts/local-services, or set OUTBOX_TEST_RABBITMQ_URI.",
+        throw new IllegalStateException(
+                "No RabbitMQ answers at " + uri + " (" + failure.getMessage()
+                        + ") and no Docker engine is available. Run scripts/local-services, or set OUTBOX_TEST_RABBITMQ_URI.",
                 failure);
     }
 
@@ -110,7 +111,7 @@ public final class RabbitFixture {
     /** Runs {@code action} on a fresh channel of a fresh connection, then closes both. */
     public void withChannel(ChannelAction action) {
         try (Connection connection = connectionFactory().newConnection("fixture");
-             Channel channel = connection.createChannel()) {
+                Channel channel = connection.createChannel()) {
             action.run(channel);
         } catch (Exception e) {
             throw new IllegalStateException(e.getMessage(), e);

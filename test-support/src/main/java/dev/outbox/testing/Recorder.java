@@ -22,8 +22,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Recorder implements AutoCloseable {
 
     /** One delivery as seen by a consumer. */
-    public record Delivery(String queue, String exchange, String routingKey, AMQP.BasicProperties properties,
-                           byte[] body, boolean redelivered, long receivedNanos) {
+    public record Delivery(
+            String queue,
+            String exchange,
+            String routingKey,
+            AMQP.BasicProperties properties,
+            byte[] body,
+            boolean redelivered,
+            long receivedNanos) {
         public String messageId() {
             return properties.getMessageId();
         }
@@ -57,7 +63,8 @@ public final class Recorder implements AutoCloseable {
     }
 
     /** As {@link #bind(RabbitFixture, String, String...)} on the broker (or virtual host) of {@code factory}. */
-    public static Recorder bind(com.rabbitmq.client.ConnectionFactory factory, String queue, String... exchangeColonPatterns) {
+    public static Recorder bind(
+            com.rabbitmq.client.ConnectionFactory factory, String queue, String... exchangeColonPatterns) {
         try {
             Connection connection = factory.newConnection("recorder-" + queue);
             Channel channel = connection.createChannel();
@@ -92,11 +99,17 @@ public final class Recorder implements AutoCloseable {
         Recorder recorder = new Recorder(connection, channel);
         channel.basicQos(500);
         DeliverCallback onDelivery = (tag, d) -> {
-            recorder.deliveries.add(new Delivery(queue, d.getEnvelope().getExchange(), d.getEnvelope().getRoutingKey(),
-                    d.getProperties(), d.getBody(), d.getEnvelope().isRedeliver(), System.nanoTime()));
+            recorder.deliveries.add(new Delivery(
+                    queue,
+                    d.getEnvelope().getExchange(),
+                    d.getEnvelope().getRoutingKey(),
+                    d.getProperties(),
+                    d.getBody(),
+                    d.getEnvelope().isRedeliver(),
+                    System.nanoTime()));
             channel.basicAck(d.getEnvelope().getDeliveryTag(), false);
         };
-        channel.basicConsume(queue, false, onDelivery, tag -> { });
+        channel.basicConsume(queue, false, onDelivery, tag -> {});
         return recorder;
     }
 

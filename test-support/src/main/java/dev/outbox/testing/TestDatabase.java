@@ -54,7 +54,8 @@ public final class TestDatabase implements AutoCloseable {
 
     /** Runs one statement in auto-commit mode. */
     public void execute(String sql) {
-        try (Connection c = connect(); Statement s = c.createStatement()) {
+        try (Connection c = connect();
+                Statement s = c.createStatement()) {
             s.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql + ": " + e.getMessage(), e);
@@ -63,7 +64,9 @@ public final class TestDatabase implements AutoCloseable {
 
     /** The single long value {@code sql} selects. */
     public long queryLong(String sql) {
-        try (Connection c = connect(); Statement s = c.createStatement(); var rs = s.executeQuery(sql)) {
+        try (Connection c = connect();
+                Statement s = c.createStatement();
+                var rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {

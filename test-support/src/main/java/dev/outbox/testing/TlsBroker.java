@@ -41,19 +41,25 @@ public final class TlsBroker implements AutoCloseable {
         String node = "outbox_tls_" + ThreadLocalRandom.current().nextInt(1_000_000) + "@localhost";
         int tlsPort = Ports.free();
         // No plain listener: its default port is the shared broker's.
-        Files.writeString(dir.resolve("rabbitmq.conf"), String.join("\n",
-                "listeners.tcp = none",
-                "listeners.ssl.default = 127.0.0.1:" + tlsPort,
-                "ssl_options.cacertfile = " + certs.ca(),
-                "ssl_options.certfile = " + certs.serverCertificate(),
-                "ssl_options.keyfile = " + certs.serverKey(),
-                "ssl_options.verify = verify_none",
-                "ssl_options.fail_if_no_peer_cert = false",
-                "loopback_users = none",
-                ""));
+        Files.writeString(
+                dir.resolve("rabbitmq.conf"),
+                String.join(
+                        "\n",
+                        "listeners.tcp = none",
+                        "listeners.ssl.default = 127.0.0.1:" + tlsPort,
+                        "ssl_options.cacertfile = " + certs.ca(),
+                        "ssl_options.certfile = " + certs.serverCertificate(),
+                        "ssl_options.keyfile = " + certs.serverKey(),
+                        "ssl_options.verify = verify_none",
+                        "ssl_options.fail_if_no_peer_cert = false",
+                        "loopback_users = none",
+                        ""));
         Files.writeString(dir.resolve("enabled_plugins"), "[].\n");
-        Files.writeString(dir.resolve(".erlang.cookie"), "OUTBOXTLS" + ThreadLocalRandom.current().nextLong(1L << 40));
-        Files.setPosixFilePermissions(dir.resolve(".erlang.cookie"), java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
+        Files.writeString(
+                dir.resolve(".erlang.cookie"),
+                "OUTBOXTLS" + ThreadLocalRandom.current().nextLong(1L << 40));
+        Files.setPosixFilePermissions(
+                dir.resolve(".erlang.cookie"), java.nio.file.attribute.PosixFilePermissions.fromString("r--------"));
         Map<String, String> env = Map.of(
                 "HOME", dir.toString(),
                 "RABBITMQ_NODENAME", node,
@@ -86,7 +92,8 @@ public final class TlsBroker implements AutoCloseable {
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", command) + " failed: " + out + " (logs in " + dir.resolve("log") + ")");
+            throw new IOException(
+                    String.join(" ", command) + " failed: " + out + " (logs in " + dir.resolve("log") + ")");
         }
         return out;
     }
@@ -99,7 +106,9 @@ public final class TlsBroker implements AutoCloseable {
             // never started, or already gone: the pid file tells
             Path pid = dir.resolve("node.pid");
             if (Files.exists(pid)) {
-                new ProcessBuilder("kill", "-9", Files.readString(pid).trim()).start().waitFor();
+                new ProcessBuilder("kill", "-9", Files.readString(pid).trim())
+                        .start()
+                        .waitFor();
             }
         } finally {
             Directories.deleteRecursively(dir);

@@ -1,12 +1,12 @@
 package dev.outbox.relay.cli;
 
+import dev.outbox.protocol.OutgoingMessage;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.EventRecords;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.BrokerConnector;
 import dev.outbox.relay.publish.ConfirmingPublisher;
-import dev.outbox.protocol.OutgoingMessage;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -24,13 +24,20 @@ import picocli.CommandLine.Option;
  * order, with confirms, exactly as the relay would. Closes a gap after a lost slot;
  * consumers deduplicate by message id.
  */
-@Command(name = "republish", mixinStandardHelpOptions = true,
-        description = "Publish events rows again, in id order, with publisher confirms (to close a gap after a dropped slot).")
+@Command(
+        name = "republish",
+        mixinStandardHelpOptions = true,
+        description =
+                "Publish events rows again, in id order, with publisher confirms (to close a gap after a dropped slot).")
 final class RepublishCommand implements Callable<Integer> {
 
     static final class From {
-        @Option(names = "--from-id", description = "first events id to publish") Long fromId;
-        @Option(names = "--since", description = "publish rows created at or after this time (ISO-8601, e.g. 2026-11-28T06:00:00Z)")
+        @Option(names = "--from-id", description = "first events id to publish")
+        Long fromId;
+
+        @Option(
+                names = "--since",
+                description = "publish rows created at or after this time (ISO-8601, e.g. 2026-11-28T06:00:00Z)")
         String since;
     }
 
@@ -48,24 +55,35 @@ final class RepublishCommand implements Callable<Integer> {
         long published = 0;
         RelayMetrics metrics = new RelayMetrics();
         try (ConfirmingPublisher publisher = new ConfirmingPublisher(new BrokerConnector(config), config, metrics);
-             Connection c = new Database(config).open()) {
+                Connection c = new Database(config).open()) {
             long after = Long.MIN_VALUE;
             while (true) {
                 List<OutgoingMessage> chunk = new ArrayList<>();
-                try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id::text, routing_key, payload::text,"
-                        + " headers::text, aggregate_type, aggregate_id, created_at FROM " + table + " WHERE " + where
-                        + " AND id > ? AND id <= ? ORDER BY id LIMIT 1000")) {
+                try (PreparedStatement ps =
+                        c.prepareStatement("SELECT id, message_id::text, routing_key, payload::text,"
+                                + " headers::text, aggregate_type, aggregate_id, created_at FROM " + table + " WHERE "
+                                + where
+                                + " AND id > ? AND id <= ? ORDER BY id LIMIT 1000")) {
                     if (from.fromId != null) {
                         ps.setLong(1, from.fromId);
                     } else {
-                        ps.setTimestamp(1, Timestamp.from(OffsetDateTime.parse(normalise(from.since)).toInstant()));
+                        ps.setTimestamp(
+                                1,
+                                Timestamp.from(OffsetDateTime.parse(normalise(from.since))
+                                        .toInstant()));
                     }
                     ps.setLong(2, after);
                     ps.setLong(3, toId == null ? Long.MAX_VALUE : toId);
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
-                            chunk.add(EventRecords.fromRow(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                                    rs.getString(5), rs.getString(6), rs.getString(7),
+                            chunk.add(EventRecords.fromRow(
+                                    rs.getLong(1),
+                                    rs.getString(2),
+                                    rs.getString(3),
+                                    rs.getString(4),
+                                    rs.getString(5),
+                                    rs.getString(6),
+                                    rs.getString(7),
                                     rs.getObject(8, OffsetDateTime.class).toInstant()));
                             after = rs.getLong(1);
                         }

@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
+import dev.outbox.protocol.AmqpValues;
 import dev.outbox.protocol.RoutingKey;
+import dev.outbox.protocol.Topology;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.publish.BrokerConnector;
-import dev.outbox.protocol.AmqpValues;
-import dev.outbox.protocol.Topology;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
@@ -21,8 +21,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code tail PATTERN}: prints matching messages as JSON lines from a temporary queue, like kcat for Kafka. */
-@Command(name = "tail", mixinStandardHelpOptions = true,
-        description = "Print messages matching a routing-key pattern as JSON lines, from a temporary queue (consumers are not affected).")
+@Command(
+        name = "tail",
+        mixinStandardHelpOptions = true,
+        description =
+                "Print messages matching a routing-key pattern as JSON lines, from a temporary queue (consumers are not affected).")
 final class TailCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,30 +46,44 @@ final class TailCommand implements Callable<Integer> {
         CountDownLatch done = new CountDownLatch(1);
         AtomicInteger seen = new AtomicInteger();
         try (Connection connection = new BrokerConnector(config).connect("tail");
-             Channel channel = connection.createChannel()) {
+                Channel channel = connection.createChannel()) {
             String exchange = RoutingKey.exchangeOf(pattern);
             Topology.declareEventExchange(channel, exchange);
-            String queue = channel.queueDeclare().getQueue();   // server-named, exclusive, auto-delete
+            String queue = channel.queueDeclare().getQueue(); // server-named, exclusive, auto-delete
             channel.queueBind(queue, exchange, pattern);
-            channel.basicConsume(queue, true, (tag, d) -> {
-                ObjectNode line = JSON.createObjectNode();
-                line.put("exchange", d.getEnvelope().getExchange());
-                line.put("routing_key", d.getEnvelope().getRoutingKey());
-                line.put("message_id", d.getProperties().getMessageId());
-                line.put("app_id", d.getProperties().getAppId());
-                line.put("timestamp", d.getProperties().getTimestamp() == null ? null
-                        : d.getProperties().getTimestamp().toInstant().toString());
-                line.set("headers", JSON.valueToTree(AmqpValues.jsonSafe(d.getProperties().getHeaders() == null
-                        ? java.util.Map.of() : d.getProperties().getHeaders())));
-                line.set("body", body(d.getBody()));
-                synchronized (System.out) {
-                    System.out.println(line);
-                    System.out.flush();
-                }
-                if (count > 0 && seen.incrementAndGet() >= count) {
-                    done.countDown();
-                }
-            }, tag -> done.countDown());
+            channel.basicConsume(
+                    queue,
+                    true,
+                    (tag, d) -> {
+                        ObjectNode line = JSON.createObjectNode();
+                        line.put("exchange", d.getEnvelope().getExchange());
+                        line.put("routing_key", d.getEnvelope().getRoutingKey());
+                        line.put("message_id", d.getProperties().getMessageId());
+                        line.put("app_id", d.getProperties().getAppId());
+                        line.put(
+                                "timestamp",
+                                d.getProperties().getTimestamp() == null
+                                        ? null
+                                        : d.getProperties()
+                                                .getTimestamp()
+                                                .toInstant()
+                                                .toString());
+                        line.set(
+                                "headers",
+                                JSON.valueToTree(AmqpValues.jsonSafe(
+                                        d.getProperties().getHeaders() == null
+                                                ? java.util.Map.of()
+                                                : d.getProperties().getHeaders())));
+                        line.set("body", body(d.getBody()));
+                        synchronized (System.out) {
+                            System.out.println(line);
+                            System.out.flush();
+                        }
+                        if (count > 0 && seen.incrementAndGet() >= count) {
+                            done.countDown();
+                        }
+                    },
+                    tag -> done.countDown());
             System.err.println("tailing " + pattern + " on exchange " + exchange + " (queue " + queue + ")");
             if (timeoutSeconds > 0) {
                 done.await(timeoutSeconds, TimeUnit.SECONDS);

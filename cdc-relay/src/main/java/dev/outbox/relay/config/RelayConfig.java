@@ -52,7 +52,8 @@ public record RelayConfig(
     private static final Pattern ADDRESS = Pattern.compile("[^\\s:,]+(:\\d{1,5})?");
 
     /** Read by scripts/relay, not by the relay itself. */
-    private static final java.util.Set<String> LAUNCHER_VARIABLES = java.util.Set.of("RELAY_JAVA_OPTS", "RELAY_JAVA_EXTRA_OPTS");
+    private static final java.util.Set<String> LAUNCHER_VARIABLES =
+            java.util.Set.of("RELAY_JAVA_OPTS", "RELAY_JAVA_EXTRA_OPTS");
 
     /**
      * {@code RELAY_*} variables in {@code env} that no setting reads: most likely a typo, which
@@ -66,7 +67,10 @@ public record RelayConfig(
                 known.add(s.variable() + "_FILE");
             }
         }
-        return env.keySet().stream().filter(k -> k.startsWith("RELAY_") && !known.contains(k)).sorted().toList();
+        return env.keySet().stream()
+                .filter(k -> k.startsWith("RELAY_") && !known.contains(k))
+                .sorted()
+                .toList();
     }
 
     /** Reads the process environment. */
@@ -104,8 +108,9 @@ public record RelayConfig(
         if (!raw.get(Setting.RABBITMQ_CA_FILE).isBlank()) {
             caFile = java.nio.file.Path.of(raw.get(Setting.RABBITMQ_CA_FILE));
             if (!rabbitUri.reveal().startsWith("amqps:")) {
-                throw new ConfigException(Setting.RABBITMQ_CA_FILE.variable() + " is set but " + Setting.RABBITMQ_URI.variable()
-                        + " is not amqps://; use amqps:// for TLS, or unset " + Setting.RABBITMQ_CA_FILE.variable());
+                throw new ConfigException(Setting.RABBITMQ_CA_FILE.variable() + " is set but "
+                        + Setting.RABBITMQ_URI.variable() + " is not amqps://; use amqps:// for TLS, or unset "
+                        + Setting.RABBITMQ_CA_FILE.variable());
             }
             if (!java.nio.file.Files.isReadable(caFile)) {
                 throw bad(Setting.RABBITMQ_CA_FILE, "must be a readable PEM file", caFile.toString());
@@ -113,7 +118,10 @@ public record RelayConfig(
             try {
                 dev.outbox.protocol.BrokerTls.sslContext(caFile);
             } catch (java.security.GeneralSecurityException | java.io.IOException e) {
-                throw bad(Setting.RABBITMQ_CA_FILE, "must hold PEM certificates (" + e.getMessage() + ")", caFile.toString());
+                throw bad(
+                        Setting.RABBITMQ_CA_FILE,
+                        "must hold PEM certificates (" + e.getMessage() + ")",
+                        caFile.toString());
             }
         }
         String appId = raw.get(Setting.APP_ID);
@@ -129,33 +137,41 @@ public record RelayConfig(
             throw bad(Setting.LOG_FORMAT, "must be text or json", raw.get(Setting.LOG_FORMAT));
         }
         return new RelayConfig(
-                dbUrl,
-                nonBlank(Setting.DB_USER, raw.get(Setting.DB_USER)),
-                new Secret(raw.get(Setting.DB_PASSWORD)),
-                schema,
-                rabbitUri,
-                caFile,
-                addresses(raw.get(Setting.RABBITMQ_ADDRESSES)),
-                appId,
-                slot,
-                publication,
-                intIn(Setting.HTTP_PORT, raw.get(Setting.HTTP_PORT), 1, 65535),
-                bool(Setting.MIGRATE, raw.get(Setting.MIGRATE)),
-                intIn(Setting.MAX_BATCH_SIZE, raw.get(Setting.MAX_BATCH_SIZE), 1, 65536),
-                intIn(Setting.MAX_QUEUE_SIZE, raw.get(Setting.MAX_QUEUE_SIZE), 2, 1 << 20),
-                intIn(Setting.MAX_QUEUE_BYTES, raw.get(Setting.MAX_QUEUE_BYTES), 1 << 20, 1 << 30),
-                Duration.ofMillis(intIn(Setting.POLL_INTERVAL_MS, raw.get(Setting.POLL_INTERVAL_MS), 1, 60_000)),
-                intIn(Setting.CONFIRM_WINDOW, raw.get(Setting.CONFIRM_WINDOW), 1, 1 << 20),
-                intIn(Setting.CONFIRM_WINDOW_BYTES, raw.get(Setting.CONFIRM_WINDOW_BYTES), 1 << 20, 1 << 30),
-                Duration.ofMillis(intIn(Setting.CONFIRM_TIMEOUT_MS, raw.get(Setting.CONFIRM_TIMEOUT_MS), 100, 3_600_000)),
-                Duration.ofMillis(intIn(Setting.OFFSET_FLUSH_INTERVAL_MS, raw.get(Setting.OFFSET_FLUSH_INTERVAL_MS), 0, 60_000)),
-                Duration.ofMillis(intIn(Setting.HEARTBEAT_INTERVAL_MS, raw.get(Setting.HEARTBEAT_INTERVAL_MS), 0, 3_600_000)),
-                intIn(Setting.MAX_MESSAGE_BYTES, raw.get(Setting.MAX_MESSAGE_BYTES), 1024, 536_870_912),
-                intIn(Setting.MAX_PARKED, raw.get(Setting.MAX_PARKED), 0, 1_000_000),
-                Duration.ofMillis(intIn(Setting.SHUTDOWN_TIMEOUT_MS, raw.get(Setting.SHUTDOWN_TIMEOUT_MS), 0, 3_600_000)),
-                bool(Setting.CAPTURE_DEAD_LETTERS, raw.get(Setting.CAPTURE_DEAD_LETTERS)),
-                logLevel,
-                logFormat)
+                        dbUrl,
+                        nonBlank(Setting.DB_USER, raw.get(Setting.DB_USER)),
+                        new Secret(raw.get(Setting.DB_PASSWORD)),
+                        schema,
+                        rabbitUri,
+                        caFile,
+                        addresses(raw.get(Setting.RABBITMQ_ADDRESSES)),
+                        appId,
+                        slot,
+                        publication,
+                        intIn(Setting.HTTP_PORT, raw.get(Setting.HTTP_PORT), 1, 65535),
+                        bool(Setting.MIGRATE, raw.get(Setting.MIGRATE)),
+                        intIn(Setting.MAX_BATCH_SIZE, raw.get(Setting.MAX_BATCH_SIZE), 1, 65536),
+                        intIn(Setting.MAX_QUEUE_SIZE, raw.get(Setting.MAX_QUEUE_SIZE), 2, 1 << 20),
+                        intIn(Setting.MAX_QUEUE_BYTES, raw.get(Setting.MAX_QUEUE_BYTES), 1 << 20, 1 << 30),
+                        Duration.ofMillis(
+                                intIn(Setting.POLL_INTERVAL_MS, raw.get(Setting.POLL_INTERVAL_MS), 1, 60_000)),
+                        intIn(Setting.CONFIRM_WINDOW, raw.get(Setting.CONFIRM_WINDOW), 1, 1 << 20),
+                        intIn(Setting.CONFIRM_WINDOW_BYTES, raw.get(Setting.CONFIRM_WINDOW_BYTES), 1 << 20, 1 << 30),
+                        Duration.ofMillis(
+                                intIn(Setting.CONFIRM_TIMEOUT_MS, raw.get(Setting.CONFIRM_TIMEOUT_MS), 100, 3_600_000)),
+                        Duration.ofMillis(intIn(
+                                Setting.OFFSET_FLUSH_INTERVAL_MS,
+                                raw.get(Setting.OFFSET_FLUSH_INTERVAL_MS),
+                                0,
+                                60_000)),
+                        Duration.ofMillis(intIn(
+                                Setting.HEARTBEAT_INTERVAL_MS, raw.get(Setting.HEARTBEAT_INTERVAL_MS), 0, 3_600_000)),
+                        intIn(Setting.MAX_MESSAGE_BYTES, raw.get(Setting.MAX_MESSAGE_BYTES), 1024, 536_870_912),
+                        intIn(Setting.MAX_PARKED, raw.get(Setting.MAX_PARKED), 0, 1_000_000),
+                        Duration.ofMillis(
+                                intIn(Setting.SHUTDOWN_TIMEOUT_MS, raw.get(Setting.SHUTDOWN_TIMEOUT_MS), 0, 3_600_000)),
+                        bool(Setting.CAPTURE_DEAD_LETTERS, raw.get(Setting.CAPTURE_DEAD_LETTERS)),
+                        logLevel,
+                        logFormat)
                 .checkedAgainstEachOther();
     }
 
@@ -173,15 +189,15 @@ public record RelayConfig(
             String file = env.get(s.variable() + "_FILE");
             if (file != null && !file.isBlank()) {
                 if (direct != null && !direct.isEmpty()) {
-                    throw new ConfigException("set either " + s.variable() + " or " + s.variable()
-                            + "_FILE, not both");
+                    throw new ConfigException("set either " + s.variable() + " or " + s.variable() + "_FILE, not both");
                 }
                 try {
                     // A trailing newline is how editors and `echo` end files; it is never part of a secret.
-                    return Files.readString(Path.of(file), StandardCharsets.UTF_8).stripTrailing();
+                    return Files.readString(Path.of(file), StandardCharsets.UTF_8)
+                            .stripTrailing();
                 } catch (IOException e) {
-                    throw new ConfigException(s.variable() + "_FILE must name a readable file (was " + file
-                            + ": " + e.getClass().getSimpleName() + ")");
+                    throw new ConfigException(s.variable() + "_FILE must name a readable file (was " + file + ": "
+                            + e.getClass().getSimpleName() + ")");
                 }
             }
         }
@@ -197,11 +213,12 @@ public record RelayConfig(
                         + " must start with amqp:// or amqps:// (was scheme " + scheme + ")");
             }
             if (parsed.getHost() == null) {
-                throw new ConfigException(Setting.RABBITMQ_URI.variable() + " must name a host (amqp://user:pass@host:port/vhost)");
+                throw new ConfigException(
+                        Setting.RABBITMQ_URI.variable() + " must name a host (amqp://user:pass@host:port/vhost)");
             }
             if (parsed.getPort() == 0 || parsed.getPort() > 65535) {
-                throw new ConfigException(Setting.RABBITMQ_URI.variable() + " port must be 1..65535 (was "
-                        + parsed.getPort() + ")");
+                throw new ConfigException(
+                        Setting.RABBITMQ_URI.variable() + " port must be 1..65535 (was " + parsed.getPort() + ")");
             }
         } catch (URISyntaxException e) {
             // The reason, not the input: the URI carries the password.
@@ -264,7 +281,8 @@ public record RelayConfig(
 
     /** The SDK's view of the broker: same URI, addresses and app id. */
     public dev.outbox.sdk.BrokerConfig brokerConfig(String purpose) {
-        return new dev.outbox.sdk.BrokerConfig(rabbitUri.reveal(), rabbitAddresses, appId + "-" + purpose, rabbitCaFile);
+        return new dev.outbox.sdk.BrokerConfig(
+                rabbitUri.reveal(), rabbitAddresses, appId + "-" + purpose, rabbitCaFile);
     }
 
     /** Connection settings for log lines: no secrets. */
@@ -294,7 +312,8 @@ public record RelayConfig(
     /** The broker's scheme, host(s) and virtual host, without credentials. */
     public String rabbitEndpoint() {
         URI uri = URI.create(rabbitUri.reveal());
-        String hosts = rabbitAddresses.isEmpty() ? uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
+        String hosts = rabbitAddresses.isEmpty()
+                ? uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "")
                 : String.join(",", rabbitAddresses);
         return uri.getScheme() + "://" + hosts + (uri.getRawPath() == null ? "" : uri.getRawPath());
     }

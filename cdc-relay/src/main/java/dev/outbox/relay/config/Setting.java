@@ -5,46 +5,83 @@ package dev.outbox.relay.config;
  * The configuration table of docs/operating.md is checked against this list by a test.
  */
 public enum Setting {
-    DB_URL("RELAY_DB_URL", "jdbc:postgresql://localhost:5432/postgres",
+    DB_URL(
+            "RELAY_DB_URL",
+            "jdbc:postgresql://localhost:5432/postgres",
             "JDBC URL of the database holding the events table (sslmode, sslrootcert ... are honoured)."),
     DB_USER("RELAY_DB_USER", "postgres", "Database role; needs LOGIN and REPLICATION."),
     DB_PASSWORD("RELAY_DB_PASSWORD", "", "Database password (secret; or RELAY_DB_PASSWORD_FILE).", true),
-    DB_SCHEMA("RELAY_DB_SCHEMA", "public", "Schema of the outbox tables (events, dead_letters, relay_offsets); read as PostgreSQL reads an unquoted name, so in lower case."),
-    RABBITMQ_URI("RELAY_RABBITMQ_URI", "amqp://guest:guest@localhost:5672/%2F",
-            "AMQP URI: credentials, virtual host, amqps:// for TLS (secret; or RELAY_RABBITMQ_URI_FILE).", true),
-    RABBITMQ_CA_FILE("RELAY_RABBITMQ_CA_FILE", "",
+    DB_SCHEMA(
+            "RELAY_DB_SCHEMA",
+            "public",
+            "Schema of the outbox tables (events, dead_letters, relay_offsets); read as PostgreSQL reads an unquoted name, so in lower case."),
+    RABBITMQ_URI(
+            "RELAY_RABBITMQ_URI",
+            "amqp://guest:guest@localhost:5672/%2F",
+            "AMQP URI: credentials, virtual host, amqps:// for TLS (secret; or RELAY_RABBITMQ_URI_FILE).",
+            true),
+    RABBITMQ_CA_FILE(
+            "RELAY_RABBITMQ_CA_FILE",
+            "",
             "For amqps://: PEM file of the CA(s) that signed RabbitMQ's certificate; empty trusts the JVM's trust store. The host name is always verified."),
-    RABBITMQ_ADDRESSES("RELAY_RABBITMQ_ADDRESSES", "",
+    RABBITMQ_ADDRESSES(
+            "RELAY_RABBITMQ_ADDRESSES",
+            "",
             "Comma-separated host:port list of a cluster; when set it replaces the URI's host and port."),
     APP_ID("RELAY_APP_ID", "cdc-relay", "AMQP app-id of every published message."),
-    SLOT("RELAY_SLOT", "cdc_relay",
+    SLOT(
+            "RELAY_SLOT",
+            "cdc_relay",
             "Replication slot name: 1 to 63 of a-z 0-9 _. Also names the publication and the offsets."),
-    PUBLICATION("RELAY_PUBLICATION", "",
+    PUBLICATION(
+            "RELAY_PUBLICATION",
+            "",
             "Publication covering the events table only; empty means <slot>_events. Created if missing."),
     HTTP_PORT("RELAY_HTTP_PORT", "8080", "Port of /health/live, /health/ready and /metrics."),
     MIGRATE("RELAY_MIGRATE", "true", "Apply the schema migrations at start (run); false when a DBA applies them."),
     MAX_BATCH_SIZE("RELAY_MAX_BATCH_SIZE", "1024", "Most events Debezium hands over in one batch."),
-    MAX_QUEUE_SIZE("RELAY_MAX_QUEUE_SIZE", "2048", "Events Debezium buffers between the WAL reader and the publisher."
-            + " Two batches are enough to keep the publisher busy; more only keeps events alive through more young collections."),
-    MAX_QUEUE_BYTES("RELAY_MAX_QUEUE_BYTES", "16777216",
+    MAX_QUEUE_SIZE(
+            "RELAY_MAX_QUEUE_SIZE",
+            "2048",
+            "Events Debezium buffers between the WAL reader and the publisher."
+                    + " Two batches are enough to keep the publisher busy; more only keeps events alive through more young collections."),
+    MAX_QUEUE_BYTES(
+            "RELAY_MAX_QUEUE_BYTES",
+            "16777216",
             "Most bytes of events (as Debezium estimates them) buffered between the WAL reader and the publisher; one larger event still passes, alone. With RELAY_CONFIRM_WINDOW_BYTES, what keeps large payloads within the heap."),
-    POLL_INTERVAL_MS("RELAY_POLL_INTERVAL_MS", "2",
+    POLL_INTERVAL_MS(
+            "RELAY_POLL_INTERVAL_MS",
+            "2",
             "How often Debezium polls the WAL while no change arrives. Events are handed over as soon as they are read; a batch holds what arrived while the previous one was published."),
     CONFIRM_WINDOW("RELAY_CONFIRM_WINDOW", "1024", "Most published messages awaiting a broker confirm at once."),
-    CONFIRM_WINDOW_BYTES("RELAY_CONFIRM_WINDOW_BYTES", "16777216",
+    CONFIRM_WINDOW_BYTES(
+            "RELAY_CONFIRM_WINDOW_BYTES",
+            "16777216",
             "Most body bytes awaiting a broker confirm at once; one larger message still goes, alone."),
-    CONFIRM_TIMEOUT_MS("RELAY_CONFIRM_TIMEOUT_MS", "30000",
+    CONFIRM_TIMEOUT_MS(
+            "RELAY_CONFIRM_TIMEOUT_MS",
+            "30000",
             "How long to wait for confirms before the unconfirmed messages are published again."),
-    OFFSET_FLUSH_INTERVAL_MS("RELAY_OFFSET_FLUSH_INTERVAL_MS", "100",
+    OFFSET_FLUSH_INTERVAL_MS(
+            "RELAY_OFFSET_FLUSH_INTERVAL_MS",
+            "100",
             "The confirmed position is stored in relay_offsets and acknowledged to PostgreSQL at the end of a batch at most every N ms (0: after every batch). Each time costs Debezium a serialisation and a re-read of the offsets, most of the relay's work at low rates when done per batch; a crash publishes again up to N ms of events more."),
-    HEARTBEAT_INTERVAL_MS("RELAY_HEARTBEAT_INTERVAL_MS", "10000",
+    HEARTBEAT_INTERVAL_MS(
+            "RELAY_HEARTBEAT_INTERVAL_MS",
+            "10000",
             "How often the slot is moved on while events is idle, so WAL does not pile up; 0 turns it off."),
-    MAX_MESSAGE_BYTES("RELAY_MAX_MESSAGE_BYTES", "134217728",
+    MAX_MESSAGE_BYTES(
+            "RELAY_MAX_MESSAGE_BYTES",
+            "134217728",
             "Largest body the broker accepts (RabbitMQ max_message_size); a larger event goes to DLX as relay_error."),
-    MAX_PARKED("RELAY_MAX_PARKED", "10000",
+    MAX_PARKED(
+            "RELAY_MAX_PARKED",
+            "10000",
             "Most messages waiting behind a nack (a full queue): the nacked ones, retried with backoff, and the later ones of their routing keys, held back to keep order; other keys flow meanwhile. Past it the stream waits. 0: always wait."),
     SHUTDOWN_TIMEOUT_MS("RELAY_SHUTDOWN_TIMEOUT_MS", "30000", "On SIGTERM, how long to wait for outstanding confirms."),
-    CAPTURE_DEAD_LETTERS("RELAY_CAPTURE_DEAD_LETTERS", "true",
+    CAPTURE_DEAD_LETTERS(
+            "RELAY_CAPTURE_DEAD_LETTERS",
+            "true",
             "Run the dead-letter capture in the relay: messages in the dead_letters and unrouted queues are stored in the dead_letters table."),
     LOG_LEVEL("RELAY_LOG_LEVEL", "INFO", "Level of the relay's own loggers: ERROR, WARN, INFO, DEBUG or TRACE."),
     LOG_FORMAT("RELAY_LOG_FORMAT", "text", "text for people, json for log collectors (one JSON object a line).");

@@ -1,8 +1,8 @@
 package dev.outbox.relay.engine;
 
+import dev.outbox.protocol.OutgoingMessage;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.ConfirmingPublisher;
-import dev.outbox.protocol.OutgoingMessage;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import java.nio.charset.StandardCharsets;
@@ -45,11 +45,12 @@ final class BatchHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     private final ReentrantLock lock = new ReentrantLock();
     /** Batches whose position is not marked yet, oldest first. */
     private final Deque<Sent> unmarked = new ArrayDeque<>();
+
     private DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer;
 
     /** A batch handed to the publisher: its last record (its position) and the publisher's position of its last message. */
-    private record Sent(RecordChangeEvent<SourceRecord> lastRecord, long position, int count, long sentAtNanos, Long lastEventId) {
-    }
+    private record Sent(
+            RecordChangeEvent<SourceRecord> lastRecord, long position, int count, long sentAtNanos, Long lastEventId) {}
 
     BatchHandler(EventRecords records, ConfirmingPublisher publisher, RelayMetrics metrics, int maxParked) {
         this.records = records;
@@ -59,16 +60,19 @@ final class BatchHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEv
     }
 
     @Override
-    public void handleBatch(List<RecordChangeEvent<SourceRecord>> batch,
-                            DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+    public void handleBatch(
+            List<RecordChangeEvent<SourceRecord>> batch,
+            DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
             throws InterruptedException {
         lock.lockInterruptibly();
         try {
             this.committer = committer;
             unmarked.addLast(send(batch));
             if (publisher.waiting() > maxParked) {
-                LOG.debug("{} messages wait behind nacked ones, more than RELAY_MAX_PARKED={}: the stream waits for them",
-                        publisher.waiting(), maxParked);
+                LOG.debug(
+                        "{} messages wait behind nacked ones, more than RELAY_MAX_PARKED={}: the stream waits for them",
+                        publisher.waiting(),
+                        maxParked);
                 publisher.awaitWaitingAtMost(maxParked);
             }
             markConfirmed();
@@ -114,8 +118,11 @@ final class BatchHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             }
             int waiting = publisher.waiting();
             if (waiting > 0) {
-                LOG.warn("Stopping with {} messages not yet published (nacked: {}); they and the events after them are"
-                        + " published again after the restart", waiting, publisher.describeParked());
+                LOG.warn(
+                        "Stopping with {} messages not yet published (nacked: {}); they and the events after them are"
+                                + " published again after the restart",
+                        waiting,
+                        publisher.describeParked());
             }
         } finally {
             lock.unlock();
@@ -132,13 +139,17 @@ final class BatchHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEv
                 commitTimes[messages.size()] = EventRecords.commitTimeMillis(record);
                 messages.add(message);
                 if (LOG.isTraceEnabled()) {
-                    LOG.trace("Event {} payload {}", message.eventId(), new String(message.body(), StandardCharsets.UTF_8));
+                    LOG.trace(
+                            "Event {} payload {}",
+                            message.eventId(),
+                            new String(message.body(), StandardCharsets.UTF_8));
                 }
             }
         }
         long sentAt = System.nanoTime();
         long position = publisher.publish(messages, commitTimes);
-        Long lastEventId = messages.isEmpty() ? null : messages.get(messages.size() - 1).eventId();
+        Long lastEventId =
+                messages.isEmpty() ? null : messages.get(messages.size() - 1).eventId();
         return new Sent(batch.get(batch.size() - 1), position, messages.size(), sentAt, lastEventId);
     }
 
@@ -154,7 +165,10 @@ final class BatchHandler implements DebeziumEngine.ChangeConsumer<RecordChangeEv
             if (sent.count() > 0) {
                 Duration took = Duration.ofNanos(Math.max(0, confirmedAt - sent.sentAtNanos()));
                 metrics.batch(sent.count(), took);
-                LOG.debug("Published {} events, confirmed within {} ms (last event id {})", sent.count(), took.toMillis(),
+                LOG.debug(
+                        "Published {} events, confirmed within {} ms (last event id {})",
+                        sent.count(),
+                        took.toMillis(),
                         sent.lastEventId());
             }
         }

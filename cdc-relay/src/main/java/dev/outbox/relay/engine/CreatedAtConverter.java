@@ -31,6 +31,7 @@ public final class CreatedAtConverter implements CustomConverter<SchemaBuilder, 
 
     /** The name of the converted field's schema, so a reader can tell it from Debezium's own types. */
     public static final String SCHEMA_NAME = "dev.outbox.relay.EpochMicros";
+
     static final String COLUMN = "created_at";
     private static final Logger LOG = LoggerFactory.getLogger(CreatedAtConverter.class);
     private static final AtomicBoolean UNREADABLE_REPORTED = new AtomicBoolean();
@@ -38,15 +39,18 @@ public final class CreatedAtConverter implements CustomConverter<SchemaBuilder, 
     private static final DateTimeFormatter POSTGRES_TEXT = new DateTimeFormatterBuilder()
             .parseCaseInsensitive()
             .append(DateTimeFormatter.ISO_LOCAL_DATE)
-            .optionalStart().appendLiteral('T').optionalEnd()
-            .optionalStart().appendLiteral(' ').optionalEnd()
+            .optionalStart()
+            .appendLiteral('T')
+            .optionalEnd()
+            .optionalStart()
+            .appendLiteral(' ')
+            .optionalEnd()
             .append(DateTimeFormatter.ISO_LOCAL_TIME)
             .appendOffset("+HH:mm:ss", "Z")
             .toFormatter();
 
     @Override
-    public void configure(Properties props) {
-    }
+    public void configure(Properties props) {}
 
     @Override
     public void converterFor(RelationalColumn column, ConverterRegistration<SchemaBuilder> registration) {
@@ -65,7 +69,7 @@ public final class CreatedAtConverter implements CustomConverter<SchemaBuilder, 
         } else if (value instanceof ZonedDateTime t) {
             instant = t.toInstant();
         } else if (value instanceof Date t) {
-            instant = t.toInstant();  // java.sql.Timestamp overrides it, keeping the microseconds
+            instant = t.toInstant(); // java.sql.Timestamp overrides it, keeping the microseconds
         } else if (value instanceof String text) {
             instant = parseText(text);
         } else {
@@ -73,8 +77,10 @@ public final class CreatedAtConverter implements CustomConverter<SchemaBuilder, 
         }
         if (instant == null) {
             if (value != null && UNREADABLE_REPORTED.compareAndSet(false, true)) {
-                LOG.warn("created_at value '{}' ({}) could not be read; such events carry their commit time as created-at",
-                        value, value.getClass().getName());
+                LOG.warn(
+                        "created_at value '{}' ({}) could not be read; such events carry their commit time as created-at",
+                        value,
+                        value.getClass().getName());
             }
             return null;
         }
@@ -106,6 +112,7 @@ public final class CreatedAtConverter implements CustomConverter<SchemaBuilder, 
 
     /** The instant of {@link #epochMicros} microseconds. */
     static Instant toInstant(long epochMicros) {
-        return Instant.ofEpochSecond(Math.floorDiv(epochMicros, 1_000_000L), Math.floorMod(epochMicros, 1_000_000L) * 1_000L);
+        return Instant.ofEpochSecond(
+                Math.floorDiv(epochMicros, 1_000_000L), Math.floorMod(epochMicros, 1_000_000L) * 1_000L);
     }
 }

@@ -48,16 +48,18 @@ public final class Database {
 
     /** Applies the outbox migrations to RELAY_DB_SCHEMA (the search path's default for public). */
     public org.flywaydb.core.api.output.MigrateResult migrate() {
-        return dev.outbox.db.Migrations.apply(dataSource(), "public".equals(config.dbSchema()) ? null : config.dbSchema());
+        return dev.outbox.db.Migrations.apply(
+                dataSource(), "public".equals(config.dbSchema()) ? null : config.dbSchema());
     }
 
     /** Host, port, database and the query parameters of {@code RELAY_DB_URL}. */
-    public record UrlParts(String host, int port, String database, Map<String, String> parameters) {
-    }
+    public record UrlParts(String host, int port, String database, Map<String, String> parameters) {}
 
     public static UrlParts parse(String jdbcUrl) {
         URI uri = URI.create(jdbcUrl.substring("jdbc:".length()));
-        String path = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
+        String path = uri.getPath() == null || uri.getPath().length() <= 1
+                ? "postgres"
+                : uri.getPath().substring(1);
         Map<String, String> params = new LinkedHashMap<>();
         if (uri.getQuery() != null) {
             for (String pair : uri.getQuery().split("&")) {
@@ -67,7 +69,10 @@ public final class Database {
                 }
             }
         }
-        return new UrlParts(uri.getHost() == null ? "localhost" : uri.getHost(),
-                uri.getPort() < 0 ? 5432 : uri.getPort(), path, params);
+        return new UrlParts(
+                uri.getHost() == null ? "localhost" : uri.getHost(),
+                uri.getPort() < 0 ? 5432 : uri.getPort(),
+                path,
+                params);
     }
 }

@@ -1,6 +1,5 @@
 package dev.outbox.relay.engine;
 
-
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -45,13 +44,20 @@ public final class EventRecords {
         long id = row.getInt64("id");
         String payload = row.getString("payload");
         String headersJson = row.getString("headers");
-        int oversize = Math.max(PgOutputMessageDecoder.oversizeLength(payload), PgOutputMessageDecoder.oversizeLength(headersJson));
+        int oversize = Math.max(
+                PgOutputMessageDecoder.oversizeLength(payload), PgOutputMessageDecoder.oversizeLength(headersJson));
         if (oversize >= 0) {
             // Not read (see PgOutputMessageDecoder.OVERSIZE_BYTES): an empty body and the size it had, which the
             // publisher sets aside as relay_error; no row has an empty payload, so nothing else looks like this.
-            return new OutgoingMessage(row.getString("message_id"), row.getString("routing_key"), new byte[0],
-                    Map.of(Headers.BODY_OMITTED_BYTES, Integer.toString(oversize)), id, row.getString("aggregate_type"),
-                    row.getString("aggregate_id"), createdAt(row, record));
+            return new OutgoingMessage(
+                    row.getString("message_id"),
+                    row.getString("routing_key"),
+                    new byte[0],
+                    Map.of(Headers.BODY_OMITTED_BYTES, Integer.toString(oversize)),
+                    id,
+                    row.getString("aggregate_type"),
+                    row.getString("aggregate_id"),
+                    createdAt(row, record));
         }
         return new OutgoingMessage(
                 row.getString("message_id"),
@@ -71,10 +77,24 @@ public final class EventRecords {
     }
 
     /** The message for one {@code events} row read with JDBC (for republish), same as from the WAL. */
-    public static OutgoingMessage fromRow(long id, String messageId, String routingKey, String payload, String headersJson,
-                                          String aggregateType, String aggregateId, Instant createdAt) {
-        return new OutgoingMessage(messageId, routingKey, payload.getBytes(StandardCharsets.UTF_8), headers(headersJson),
-                id, aggregateType, aggregateId, createdAt);
+    public static OutgoingMessage fromRow(
+            long id,
+            String messageId,
+            String routingKey,
+            String payload,
+            String headersJson,
+            String aggregateType,
+            String aggregateId,
+            Instant createdAt) {
+        return new OutgoingMessage(
+                messageId,
+                routingKey,
+                payload.getBytes(StandardCharsets.UTF_8),
+                headers(headersJson),
+                id,
+                aggregateType,
+                aggregateId,
+                createdAt);
     }
 
     /** Commit time of the transaction that wrote the record (source.ts_ms), for lag metrics; 0 when unknown. */
@@ -104,10 +124,13 @@ public final class EventRecords {
             Map<String, String> headers = new LinkedHashMap<>();
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
-                // The table's constraint keeps values strings; a writer that dropped it still gets its value, as JSON text.
-                headers.put(name, parser.nextToken() == JsonToken.VALUE_STRING
-                        ? parser.getText()
-                        : JSON.readTree(parser).toString());
+                // The table's constraint keeps values strings; a writer that dropped it still gets its value, as JSON
+                // text.
+                headers.put(
+                        name,
+                        parser.nextToken() == JsonToken.VALUE_STRING
+                                ? parser.getText()
+                                : JSON.readTree(parser).toString());
             }
             return headers;
         } catch (Exception e) {

@@ -38,12 +38,13 @@ public final class OutboxStream implements AutoCloseable {
 
     public OutboxStream(RelayConfig config, Database database, ConfirmingPublisher publisher, RelayMetrics metrics) {
         this.topicPrefix = config.slot();
-        this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(database::open,
-                config.dbSchema(), config.slot(), metrics::offsetsFailingSince));
+        this.offsetTarget = PostgresOffsetStore.register(new PostgresOffsetStore.Target(
+                database::open, config.dbSchema(), config.slot(), metrics::offsetsFailingSince));
         // A stream that ended left its last batches unfinished; they come again from the WAL.
         publisher.abandonInFlight();
         this.publisher = publisher;
-        this.handler = new BatchHandler(new EventRecords(config.slot(), config.dbSchema()), publisher, metrics, config.maxParked());
+        this.handler = new BatchHandler(
+                new EventRecords(config.slot(), config.dbSchema()), publisher, metrics, config.maxParked());
         this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(properties(config, offsetTarget))
                 .notifying(handler)
@@ -107,10 +108,13 @@ public final class OutboxStream implements AutoCloseable {
         p.setProperty("max.queue.size.in.bytes", Integer.toString(config.maxQueueBytes()));
         p.setProperty("poll.interval.ms", Long.toString(config.pollInterval().toMillis()));
         if (!config.heartbeatInterval().isZero()) {
-            p.setProperty("heartbeat.interval.ms", Long.toString(config.heartbeatInterval().toMillis()));
+            p.setProperty(
+                    "heartbeat.interval.ms",
+                    Long.toString(config.heartbeatInterval().toMillis()));
             // A WAL message moves the slot on even when only other tables change (pgoutput skips
             // their empty transactions, so without it the slot would pin WAL indefinitely).
-            p.setProperty("heartbeat.action.query",
+            p.setProperty(
+                    "heartbeat.action.query",
                     "SELECT pg_logical_emit_message(false, 'cdc-relay-heartbeat', now()::text)");
         }
         // Offsets in PostgreSQL, stored when a batch is finished and RELAY_OFFSET_FLUSH_INTERVAL_MS
@@ -119,7 +123,9 @@ public final class OutboxStream implements AutoCloseable {
         // that interval more (docs/decisions/005-offset-flush-interval.md).
         p.setProperty("offset.storage", PostgresOffsetStore.class.getName());
         p.setProperty(PostgresOffsetStore.TARGET_PROPERTY, offsetTarget);
-        p.setProperty("offset.flush.interval.ms", Long.toString(config.offsetFlushInterval().toMillis()));
+        p.setProperty(
+                "offset.flush.interval.ms",
+                Long.toString(config.offsetFlushInterval().toMillis()));
         p.setProperty("offset.flush.timeout.ms", "60000");
         // The relay restarts the engine itself, with backoff, re-running the start-up checks.
         p.setProperty("errors.max.retries", "0");
@@ -149,9 +155,11 @@ public final class OutboxStream implements AutoCloseable {
      */
     public static boolean replicationConnected(String topicPrefix) {
         try {
-            Object connected = java.lang.management.ManagementFactory.getPlatformMBeanServer().getAttribute(
-                    new javax.management.ObjectName("debezium.postgres:type=connector-metrics,context=streaming,server="
-                            + topicPrefix), "Connected");
+            Object connected = java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                    .getAttribute(
+                            new javax.management.ObjectName(
+                                    "debezium.postgres:type=connector-metrics,context=streaming,server=" + topicPrefix),
+                            "Connected");
             return Boolean.TRUE.equals(connected);
         } catch (javax.management.JMException e) {
             return false;
@@ -209,7 +217,9 @@ public final class OutboxStream implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 LOG.warn("Stopped before the last batch was confirmed; it will be published again after restart");
             } catch (RuntimeException e) {
-                LOG.warn("Could not finish the last batch ({}); it will be published again after restart", e.getMessage());
+                LOG.warn(
+                        "Could not finish the last batch ({}); it will be published again after restart",
+                        e.getMessage());
             }
         }
         try {

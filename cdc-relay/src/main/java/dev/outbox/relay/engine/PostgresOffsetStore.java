@@ -44,8 +44,7 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
      * Where offsets go: a way to open connections, the schema of relay_offsets, the slot they
      * belong to, and who hears when writes start failing (the epoch millis) and succeed again (0).
      */
-    public record Target(ConnectionSource connections, String schema, String slot, LongConsumer failingSince) {
-    }
+    public record Target(ConnectionSource connections, String schema, String slot, LongConsumer failingSince) {}
 
     /** Opens a new JDBC connection. */
     @FunctionalInterface
@@ -59,6 +58,7 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     private boolean writeQueued;
     /** Futures of the sets merged into the next write; they complete when it commits or fails. */
     private List<CompletableFuture<Void>> waiting = new ArrayList<>();
+
     private long failingSince;
     private long lastFailureLog;
 
@@ -79,7 +79,8 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
         String handle = config.originalsStrings().get(TARGET_PROPERTY);
         target = TARGETS.get(handle);
         if (target == null) {
-            throw new IllegalStateException("no offset store target registered under " + TARGET_PROPERTY + "=" + handle);
+            throw new IllegalStateException(
+                    "no offset store target registered under " + TARGET_PROPERTY + "=" + handle);
         }
     }
 
@@ -87,8 +88,9 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     public synchronized void start() {
         super.start();
         Map<ByteBuffer, ByteBuffer> loaded = new HashMap<>();
-        try (PreparedStatement ps = connection().prepareStatement("SELECT offset_key, offset_value FROM "
-                + target.schema() + ".relay_offsets WHERE slot_name = ?")) {
+        try (PreparedStatement ps = connection()
+                .prepareStatement("SELECT offset_key, offset_value FROM " + target.schema()
+                        + ".relay_offsets WHERE slot_name = ?")) {
             ps.setString(1, target.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -97,8 +99,10 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
             }
         } catch (SQLException e) {
             closeConnection();
-            throw new IllegalStateException("could not read offsets of slot " + target.slot() + " from "
-                    + target.schema() + ".relay_offsets: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "could not read offsets of slot " + target.slot() + " from " + target.schema() + ".relay_offsets: "
+                            + e.getMessage(),
+                    e);
         }
         synchronized (data) {
             data.putAll(loaded);
@@ -165,21 +169,27 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
         try {
             write(values);
             settled.forEach(f -> f.complete(null));
-            target.failingSince().accept(0);  // also clears what an earlier stream's store reported
+            target.failingSince().accept(0); // also clears what an earlier stream's store reported
             if (failingSince != 0) {
-                LOG.info("Offsets of slot {} stored again after {} s of failures", target.slot(),
+                LOG.info(
+                        "Offsets of slot {} stored again after {} s of failures",
+                        target.slot(),
                         (System.currentTimeMillis() - failingSince) / 1000);
                 failingSince = 0;
             }
         } catch (SQLException e) {
             closeConnection();
-            values.putAll(unwritten);  // newer offsets that came in meanwhile win
+            values.putAll(unwritten); // newer offsets that came in meanwhile win
             unwritten = values;
             long now = System.currentTimeMillis();
             if (failingSince == 0 || now - lastFailureLog > 60_000) {
-                LOG.warn("Could not store the offsets of slot {} in {}.relay_offsets ({}); publishing goes on and the"
-                        + " write is retried with the next batch; a restart before it succeeds publishes the batches"
-                        + " since the last stored offset again", target.slot(), target.schema(), e.getMessage());
+                LOG.warn(
+                        "Could not store the offsets of slot {} in {}.relay_offsets ({}); publishing goes on and the"
+                                + " write is retried with the next batch; a restart before it succeeds publishes the batches"
+                                + " since the last stored offset again",
+                        target.slot(),
+                        target.schema(),
+                        e.getMessage());
                 lastFailureLog = now;
             }
             if (failingSince == 0) {

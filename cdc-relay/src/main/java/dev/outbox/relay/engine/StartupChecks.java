@@ -32,20 +32,29 @@ public final class StartupChecks {
         } catch (SQLException e) {
             String state = e.getSQLState() == null ? "" : e.getSQLState();
             if (state.equals("28P01") || state.equals("28000")) {
-                throw new EnvironmentException("PostgreSQL refused the login of " + Setting.DB_USER.variable()
-                        + "=" + config.dbUser() + " at " + config.dbEndpoint() + " (" + firstLine(e) + "). Check "
-                        + Setting.DB_USER.variable() + " and " + Setting.DB_PASSWORD.variable()
-                        + " (or its _FILE); the relay does not retry wrong credentials.", e);
+                throw new EnvironmentException(
+                        "PostgreSQL refused the login of " + Setting.DB_USER.variable()
+                                + "=" + config.dbUser() + " at " + config.dbEndpoint() + " (" + firstLine(e)
+                                + "). Check "
+                                + Setting.DB_USER.variable() + " and " + Setting.DB_PASSWORD.variable()
+                                + " (or its _FILE); the relay does not retry wrong credentials.",
+                        e);
             }
             if (isTlsRejection(e)) {
-                throw new EnvironmentException("PostgreSQL at " + config.dbEndpoint() + " presented a TLS certificate the relay"
-                        + " rejects (" + firstLine(e) + "). With sslmode=verify-ca or verify-full, point sslrootcert in "
-                        + Setting.DB_URL.variable() + " at the CA that signed the server's certificate, and use a host name"
-                        + " the certificate names.", e);
+                throw new EnvironmentException(
+                        "PostgreSQL at " + config.dbEndpoint() + " presented a TLS certificate the relay"
+                                + " rejects (" + firstLine(e)
+                                + "). With sslmode=verify-ca or verify-full, point sslrootcert in "
+                                + Setting.DB_URL.variable()
+                                + " at the CA that signed the server's certificate, and use a host name"
+                                + " the certificate names.",
+                        e);
             }
             if (state.equals("3D000")) {
-                throw new EnvironmentException("The database in " + Setting.DB_URL.variable() + "=" + config.dbEndpoint()
-                        + " does not exist (" + firstLine(e) + ").", e);
+                throw new EnvironmentException(
+                        "The database in " + Setting.DB_URL.variable() + "=" + config.dbEndpoint() + " does not exist ("
+                                + firstLine(e) + ").",
+                        e);
             }
             throw e;
         }
@@ -53,7 +62,8 @@ public final class StartupChecks {
 
     private static boolean isTlsRejection(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException
+            if (t instanceof javax.net.ssl.SSLException
+                    || t instanceof java.security.cert.CertificateException
                     || String.valueOf(t.getMessage()).contains("could not be verified by hostnameverifier")) {
                 return true;
             }
@@ -69,7 +79,8 @@ public final class StartupChecks {
                     + "; logical decoding needs wal_level=logical. Run: ALTER SYSTEM SET wal_level = logical;"
                     + " then restart PostgreSQL (scripts/local-services does both on a development machine).");
         }
-        String canReplicate = single(c, "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user");
+        String canReplicate =
+                single(c, "SELECT (rolreplication OR rolsuper)::text FROM pg_roles WHERE rolname = current_user");
         if (!"true".equals(canReplicate)) {
             throw new EnvironmentException("Role " + config.dbUser() + " may not stream the WAL: it lacks the"
                     + " REPLICATION attribute. Run as a superuser: ALTER ROLE " + config.dbUser() + " REPLICATION;"
@@ -99,8 +110,8 @@ public final class StartupChecks {
         boolean slotExists;
         boolean lost = false;
         long slotConfirmed = -1;
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT plugin, wal_status, (confirmed_flush_lsn - '0/0'::pg_lsn)::text"
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT plugin, wal_status, (confirmed_flush_lsn - '0/0'::pg_lsn)::text"
                         + " FROM pg_replication_slots WHERE slot_name = ?")) {
             ps.setString(1, config.slot());
             try (ResultSet rs = ps.executeQuery()) {
@@ -118,8 +129,8 @@ public final class StartupChecks {
         }
         String lastOffset;
         String updatedAt;
-        try (PreparedStatement ps = c.prepareStatement("SELECT offset_value, updated_at::text FROM "
-                + config.dbSchema() + ".relay_offsets WHERE slot_name = ? ORDER BY updated_at DESC LIMIT 1")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT offset_value, updated_at::text FROM " + config.dbSchema()
+                + ".relay_offsets WHERE slot_name = ? ORDER BY updated_at DESC LIMIT 1")) {
             ps.setString(1, config.slot());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -132,25 +143,33 @@ public final class StartupChecks {
             }
         } catch (SQLException e) {
             if (!"42P01".equals(e.getSQLState())) {
-                throw e;  // not "no offsets table": a failure to read them, which proves nothing
+                throw e; // not "no offsets table": a failure to read them, which proves nothing
             }
             lastOffset = null;
             updatedAt = null;
         }
-        String recovery = " Events committed meanwhile may never have been published, so the relay will not go on by itself."
-                + " To recover: (1) java -jar cdc-relay.jar reset-offsets, which forgets the old position so the next"
-                + " start creates a new slot" + (slotExists ? " (drop the " + (lost ? "invalidated" : "present") + " one first: SELECT"
-                + " pg_drop_replication_slot('" + config.slot() + "'))" : "") + "; (2) java -jar cdc-relay.jar republish --since '"
-                + (updatedAt == null ? "<when the relay last streamed>" : updatedAt) + "' to send again every event written"
-                + " since then (consumers deduplicate by message id).";
+        String recovery =
+                " Events committed meanwhile may never have been published, so the relay will not go on by itself."
+                        + " To recover: (1) java -jar cdc-relay.jar reset-offsets, which forgets the old position so the next"
+                        + " start creates a new slot"
+                        + (slotExists
+                                ? " (drop the " + (lost ? "invalidated" : "present") + " one first: SELECT"
+                                        + " pg_drop_replication_slot('" + config.slot() + "'))"
+                                : "")
+                        + "; (2) java -jar cdc-relay.jar republish --since '"
+                        + (updatedAt == null ? "<when the relay last streamed>" : updatedAt)
+                        + "' to send again every event written"
+                        + " since then (consumers deduplicate by message id).";
         if (lost) {
             throw new EnvironmentException("Replication slot " + config.slot() + " was invalidated by PostgreSQL"
                     + " (wal_status = lost): it removed WAL the slot still needed, past max_slot_wal_keep_size"
-                    + (updatedAt == null ? "" : "; the relay streamed from it until " + updatedAt + " (offset " + lastOffset + ")")
+                    + (updatedAt == null
+                            ? ""
+                            : "; the relay streamed from it until " + updatedAt + " (offset " + lastOffset + ")")
                     + "." + recovery + " Raise max_slot_wal_keep_size (or -1) so a stopped relay keeps its slot.");
         }
         if (lastOffset == null) {
-            return;  // first start: Debezium creates the slot and snapshots the events table
+            return; // first start: Debezium creates the slot and snapshots the events table
         }
         if (!slotExists) {
             throw new EnvironmentException("Replication slot " + config.slot() + " is gone, but the relay streamed"
@@ -179,11 +198,13 @@ public final class StartupChecks {
     }
 
     private static String lsn(long position) {
-        return Long.toHexString(position >>> 32).toUpperCase() + "/" + Long.toHexString(position & 0xFFFFFFFFL).toUpperCase();
+        return Long.toHexString(position >>> 32).toUpperCase() + "/"
+                + Long.toHexString(position & 0xFFFFFFFFL).toUpperCase();
     }
 
     private static String single(Connection c, String sql) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
         }
     }

@@ -17,8 +17,7 @@ import java.util.function.Supplier;
 public final class HealthServer implements AutoCloseable {
 
     /** Why the relay is not ready, or {@code null} when it is. */
-    public interface Readiness extends Supplier<String> {
-    }
+    public interface Readiness extends Supplier<String> {}
 
     private final HttpServer server;
 
@@ -38,7 +37,8 @@ public final class HealthServer implements AutoCloseable {
                 respond(ex, 503, "application/json", "{\"status\":\"DOWN\",\"reason\":\"" + escape(reason) + "\"}");
             }
         });
-        server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
+        server.createContext(
+                "/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
     }
 
     public void start() {

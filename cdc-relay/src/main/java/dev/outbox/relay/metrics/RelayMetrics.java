@@ -49,21 +49,31 @@ public final class RelayMetrics {
                 .description("Messages published again after a nack, a confirm timeout or a lost connection")
                 .register(registry);
         Gauge.builder("relay.messages.unconfirmed", unconfirmed, AtomicInteger::get)
-                .description("Messages published and not yet confirmed").register(registry);
+                .description("Messages published and not yet confirmed")
+                .register(registry);
         Gauge.builder("relay.messages.parked", parked, AtomicInteger::get)
-                .description("Messages RabbitMQ nacked (a full queue) waiting to be published again while the stream goes on")
+                .description(
+                        "Messages RabbitMQ nacked (a full queue) waiting to be published again while the stream goes on")
                 .register(registry);
         Gauge.builder("relay.slot.lag.bytes", slotLagBytes, AtomicLong::get)
-                .description("WAL bytes the replication slot holds back (-1 until measured)").baseUnit("bytes").register(registry);
+                .description("WAL bytes the replication slot holds back (-1 until measured)")
+                .baseUnit("bytes")
+                .register(registry);
         Gauge.builder("relay.broker.connected", brokerConnected, AtomicInteger::get)
-                .description("1 while the publishing connection to RabbitMQ is open").register(registry);
+                .description("1 while the publishing connection to RabbitMQ is open")
+                .register(registry);
         Gauge.builder("relay.streaming", streaming, AtomicInteger::get)
-                .description("1 while Debezium streams from the slot").register(registry);
-        Gauge.builder("relay.offsets.write.failing", offsetsFailingSince,
+                .description("1 while Debezium streams from the slot")
+                .register(registry);
+        Gauge.builder(
+                        "relay.offsets.write.failing",
+                        offsetsFailingSince,
                         since -> since.get() == 0 ? 0 : (System.currentTimeMillis() - since.get()) / 1000.0)
-                .description("How long writes of the relay's position to relay_offsets have been failing (0 while they succeed);"
-                        + " a restart publishes again what was confirmed since")
-                .baseUnit("seconds").register(registry);
+                .description(
+                        "How long writes of the relay's position to relay_offsets have been failing (0 while they succeed);"
+                                + " a restart publishes again what was confirmed since")
+                .baseUnit("seconds")
+                .register(registry);
     }
 
     /** Offset writes fail since {@code epochMillis}; 0 when they succeed again. */
@@ -72,13 +82,24 @@ public final class RelayMetrics {
     }
 
     public void published(String exchange, int count) {
-        publishedByExchange.computeIfAbsent(exchange, x -> Counter.builder("relay.events.published")
-                .description("Events published and confirmed").tag("exchange", x).register(registry)).increment(count);
+        publishedByExchange
+                .computeIfAbsent(
+                        exchange,
+                        x -> Counter.builder("relay.events.published")
+                                .description("Events published and confirmed")
+                                .tag("exchange", x)
+                                .register(registry))
+                .increment(count);
     }
 
     public void relayError(String reason) {
-        errorsByReason.computeIfAbsent(reason, r -> Counter.builder("relay.errors")
-                .description("Events the relay could not publish and sent to DLX").tag("reason", r).register(registry))
+        errorsByReason
+                .computeIfAbsent(
+                        reason,
+                        r -> Counter.builder("relay.errors")
+                                .description("Events the relay could not publish and sent to DLX")
+                                .tag("reason", r)
+                                .register(registry))
                 .increment();
     }
 

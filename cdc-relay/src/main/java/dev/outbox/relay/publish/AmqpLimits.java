@@ -23,8 +23,7 @@ final class AmqpLimits {
     /** At most this many characters of an error, a routing key or an aggregate in a relay_error copy's headers. */
     private static final int COPY_TEXT_CHARS = 1000;
 
-    private AmqpLimits() {
-    }
+    private AmqpLimits() {}
 
     /** Why {@code props} cannot go in one message on a connection with {@code frameMax}, or {@code null}. */
     static String refusal(AMQP.BasicProperties props, int frameMax) {
@@ -36,8 +35,8 @@ final class AmqpLimits {
         for (Map.Entry<String, Object> h : headers.entrySet()) {
             int name = utf8Length(h.getKey());
             if (name > SHORT_STRING_BYTES) {
-                return "header name of " + name + " bytes (AMQP allows at most " + SHORT_STRING_BYTES
-                        + "), starting '" + h.getKey().substring(0, 40) + "...'";
+                return "header name of " + name + " bytes (AMQP allows at most " + SHORT_STRING_BYTES + "), starting '"
+                        + h.getKey().substring(0, 40) + "...'";
             }
             bytes += 1 + name + 1 + 4 + (h.getValue() instanceof String s ? utf8Length(s) : 16);
         }
@@ -53,8 +52,8 @@ final class AmqpLimits {
      * it was going, and its own headers only when all of them fit in half a frame. Every text
      * is cut to a bounded length, so the copy fits whatever the original held.
      */
-    static Map<String, Object> relayErrorHeaders(AMQP.BasicProperties original, String error, String exchange,
-                                                 String routingKey, int frameMax) {
+    static Map<String, Object> relayErrorHeaders(
+            AMQP.BasicProperties original, String error, String exchange, String routingKey, int frameMax) {
         Map<String, Object> own = original.getHeaders() == null ? Map.of() : original.getHeaders();
         Map<String, Object> headers = new HashMap<>();
         String note = "";

@@ -3,11 +3,11 @@ package dev.outbox.relay.publish;
 import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
-import dev.outbox.protocol.BrokerTls;
 import com.rabbitmq.client.PossibleAuthenticationFailureException;
+import dev.outbox.protocol.BrokerTls;
+import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
-import dev.outbox.relay.config.EnvironmentException;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
@@ -29,7 +29,8 @@ public final class BrokerConnector {
         try {
             BrokerTls.configure(factory, config.rabbitUri().reveal(), config.rabbitCaFile());
         } catch (Exception e) {
-            throw new EnvironmentException(Setting.RABBITMQ_URI.variable() + " is not usable: " + e.getClass().getSimpleName());
+            throw new EnvironmentException(Setting.RABBITMQ_URI.variable() + " is not usable: "
+                    + e.getClass().getSimpleName());
         }
         factory.setAutomaticRecoveryEnabled(false);
         factory.setTopologyRecoveryEnabled(false);
@@ -39,7 +40,9 @@ public final class BrokerConnector {
         factory.setClientProperties(new java.util.HashMap<>(factory.getClientProperties()));
         this.addresses = config.rabbitAddresses().isEmpty()
                 ? List.of(new Address(factory.getHost(), factory.getPort()))
-                : config.rabbitAddresses().stream().map(a -> Address.parseAddress(a)).toList();
+                : config.rabbitAddresses().stream()
+                        .map(a -> Address.parseAddress(a))
+                        .toList();
     }
 
     /**
@@ -50,17 +53,25 @@ public final class BrokerConnector {
         try {
             return factory.newConnection(addresses, config.appId() + "-" + name);
         } catch (PossibleAuthenticationFailureException e) {
-            throw new EnvironmentException("RabbitMQ at " + config.rabbitEndpoint() + " refused the credentials in "
-                    + Setting.RABBITMQ_URI.variable() + " (" + e.getClass().getSimpleName() + "). Fix the user and"
-                    + " password there; the relay does not retry wrong credentials.", e);
+            throw new EnvironmentException(
+                    "RabbitMQ at " + config.rabbitEndpoint() + " refused the credentials in "
+                            + Setting.RABBITMQ_URI.variable() + " ("
+                            + e.getClass().getSimpleName() + "). Fix the user and"
+                            + " password there; the relay does not retry wrong credentials.",
+                    e);
         } catch (TimeoutException e) {
             throw new IOException("timed out connecting to RabbitMQ at " + config.rabbitEndpoint(), e);
         } catch (IOException e) {
             if (BrokerTls.isHandshakeFailure(e)) {
-                throw new EnvironmentException("RabbitMQ at " + config.rabbitEndpoint() + " presented a TLS certificate the"
-                        + " relay does not trust, or one that does not name that host (" + rootMessage(e) + "). Set "
-                        + Setting.RABBITMQ_CA_FILE.variable() + " to the PEM of the CA that signed it (or add that CA to the"
-                        + " JVM's trust store), and use a host name the certificate names in " + Setting.RABBITMQ_URI.variable() + ".", e);
+                throw new EnvironmentException(
+                        "RabbitMQ at " + config.rabbitEndpoint() + " presented a TLS certificate the"
+                                + " relay does not trust, or one that does not name that host (" + rootMessage(e)
+                                + "). Set "
+                                + Setting.RABBITMQ_CA_FILE.variable()
+                                + " to the PEM of the CA that signed it (or add that CA to the"
+                                + " JVM's trust store), and use a host name the certificate names in "
+                                + Setting.RABBITMQ_URI.variable() + ".",
+                        e);
             }
             throw e;
         }

@@ -68,7 +68,8 @@ final class BrokerSession implements AutoCloseable {
             opened.addConfirmListener(
                     (seq, multiple) -> listener.confirmed(number, seq, multiple, true),
                     (seq, multiple) -> listener.confirmed(number, seq, multiple, false));
-            opened.addReturnListener(r -> listener.returned(number, r.getProperties().getMessageId()));
+            opened.addReturnListener(
+                    r -> listener.returned(number, r.getProperties().getMessageId()));
             opened.addShutdownListener(cause -> listener.closed(number, cause));
             channel = opened;
             channelNumber = number;

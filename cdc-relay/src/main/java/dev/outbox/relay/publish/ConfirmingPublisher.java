@@ -4,17 +4,17 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.AlreadyClosedException;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.ShutdownSignalException;
-import dev.outbox.relay.config.RelayConfig;
-import dev.outbox.relay.config.Setting;
-import dev.outbox.relay.config.EnvironmentException;
-import dev.outbox.relay.metrics.RelayMetrics;
-import dev.outbox.relay.publish.PublishLedger.Entry;
-import dev.outbox.relay.publish.PublishLedger.Kind;
-import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.BrokerErrors;
+import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.OutgoingMessage;
 import dev.outbox.protocol.Topology;
 import dev.outbox.protocol.WireFormat;
+import dev.outbox.relay.config.EnvironmentException;
+import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.config.Setting;
+import dev.outbox.relay.metrics.RelayMetrics;
+import dev.outbox.relay.publish.PublishLedger.Entry;
+import dev.outbox.relay.publish.PublishLedger.Kind;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -75,6 +75,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private int channelErrorsWithoutProgress;
     /** While messages go one at a time: until this position is confirmed. */
     private long probeThrough = -1;
+
     private volatile boolean redeclare;
     private volatile long lastAdvanceNanos;
     private long parkedSince;
@@ -293,7 +294,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             synchronized (ledger) {
                 number = ledger.channel();
                 if (number != channelNumber) {
-                    continue;  // lost since ensureOpen: open the next one
+                    continue; // lost since ensureOpen: open the next one
                 }
                 if (confirmsTimedOut()) {
                     continue;
@@ -326,7 +327,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
         long wait = windowFull ? 1000 : Math.max(1, Math.min(1000, ledger.nextDueMillis() - now));
         Entry oldest = ledger.oldestOutstanding();
         if (oldest != null) {
-            long confirmDue = TimeUnit.NANOSECONDS.toMillis(oldest.sentAtNanos - System.nanoTime()) + config.confirmTimeout().toMillis();
+            long confirmDue = TimeUnit.NANOSECONDS.toMillis(oldest.sentAtNanos - System.nanoTime())
+                    + config.confirmTimeout().toMillis();
             wait = Math.min(wait, Math.max(1, confirmDue));
         }
         return Math.max(1, Math.min(wait, stopDeadline - now));
@@ -335,11 +337,15 @@ public final class ConfirmingPublisher implements AutoCloseable {
     /** Under the ledger's lock: confirms overdue make the channel suspect; its messages go again on a new one. */
     private boolean confirmsTimedOut() {
         Entry oldest = ledger.oldestOutstanding();
-        if (oldest == null || System.nanoTime() - oldest.sentAtNanos < config.confirmTimeout().toNanos()) {
+        if (oldest == null
+                || System.nanoTime() - oldest.sentAtNanos
+                        < config.confirmTimeout().toNanos()) {
             return false;
         }
-        LOG.warn("{} confirms did not arrive within {} ms; publishing those messages again on a new channel",
-                ledger.outstanding(), config.confirmTimeout().toMillis());
+        LOG.warn(
+                "{} confirms did not arrive within {} ms; publishing those messages again on a new channel",
+                ledger.outstanding(),
+                config.confirmTimeout().toMillis());
         // Confirms are bound to their channel, so a late one cannot be taken for a new channel's message.
         loseChannel(channelNumber);
         session.abortChannel();
@@ -393,7 +399,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 synchronized (ledger) {
                     loseChannel(number);
                 }
-                LOG.warn("Publishing channel failed ({}); its unconfirmed messages are published again",
+                LOG.warn(
+                        "Publishing channel failed ({}); its unconfirmed messages are published again",
                         BrokerErrors.describe(closed));
                 return false;
             } catch (RuntimeException refused) {
@@ -412,8 +419,10 @@ public final class ConfirmingPublisher implements AutoCloseable {
         synchronized (ledger) {
             if (e.kind == Kind.RELAY_ERROR && e.minimal) {
                 // Cannot happen (the minimal copy is a few short headers); were it to, stop loudly rather than loop.
-                throw new IllegalStateException("the AMQP client refused even the minimal relay_error copy of "
-                        + e.message.describe() + ": " + refused.getMessage(), refused);
+                throw new IllegalStateException(
+                        "the AMQP client refused even the minimal relay_error copy of " + e.message.describe() + ": "
+                                + refused.getMessage(),
+                        refused);
             }
             if (e.kind == Kind.RELAY_ERROR) {
                 e.minimal = true;
@@ -429,7 +438,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private String screen(OutgoingMessage m, AMQP.BasicProperties props) throws IOException {
         int length = m.body().length;
         if (length == 0 && m.headers().containsKey(Headers.BODY_OMITTED_BYTES)) {
-            return "a column of " + m.headers().get(Headers.BODY_OMITTED_BYTES) + " bytes, more than the 16 MiB the relay"
+            return "a column of " + m.headers().get(Headers.BODY_OMITTED_BYTES)
+                    + " bytes, more than the 16 MiB the relay"
                     + " reads (a row written before the constraint payload_at_most_16_mib, or past it dropped)";
         }
         if (length > config.maxMessageBytes()) {
@@ -447,32 +457,49 @@ public final class ConfirmingPublisher implements AutoCloseable {
     }
 
     private void relayError(Entry e, String error) {
-        LOG.error("Cannot publish {}: {}. Sending it to {} with reason {}; the stream goes on.",
-                e.message.describe(), error, Topology.DLX, RELAY_ERROR);
+        LOG.error(
+                "Cannot publish {}: {}. Sending it to {} with reason {}; the stream goes on.",
+                e.message.describe(),
+                error,
+                Topology.DLX,
+                RELAY_ERROR);
         metrics.relayError(RELAY_ERROR);
         synchronized (ledger) {
             ledger.relayError(e, error);
         }
     }
 
-    private record Outgoing(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
-    }
+    private record Outgoing(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {}
 
     /** The message as it goes out for the entry's kind: the event, its copy for unrouted, or its relay_error copy. */
     private Outgoing outgoing(Entry e, AMQP.BasicProperties props) {
         OutgoingMessage m = e.message;
         return switch (e.kind) {
             case EVENT -> new Outgoing(m.exchange(), m.routingKey(), props, m.body());
-            case UNROUTED -> new Outgoing(Topology.UNROUTED, m.routingKey(), withHeaders(props, Map.of(
-                    Headers.ORIGINAL_EXCHANGE, m.exchange(), Headers.ORIGINAL_ROUTING_KEY, m.routingKey())), m.body());
+            case UNROUTED ->
+                new Outgoing(
+                        Topology.UNROUTED,
+                        m.routingKey(),
+                        withHeaders(
+                                props,
+                                Map.of(
+                                        Headers.ORIGINAL_EXCHANGE,
+                                        m.exchange(),
+                                        Headers.ORIGINAL_ROUTING_KEY,
+                                        m.routingKey())),
+                        m.body());
             case RELAY_ERROR -> relayErrorCopy(e, props);
         };
     }
 
     private Outgoing relayErrorCopy(Entry e, AMQP.BasicProperties props) {
         OutgoingMessage m = e.message;
-        Map<String, Object> headers = AmqpLimits.relayErrorHeaders(e.minimal ? props.builder().headers(Map.of()).build() : props,
-                e.error, m.exchange(), m.routingKey(), frameMax);
+        Map<String, Object> headers = AmqpLimits.relayErrorHeaders(
+                e.minimal ? props.builder().headers(Map.of()).build() : props,
+                e.error,
+                m.exchange(),
+                m.routingKey(),
+                frameMax);
         byte[] body = m.body();
         if (e.minimal || body.length > Math.min(config.maxMessageBytes(), brokerMaxBytes)) {
             headers.put(Headers.BODY_OMITTED_BYTES, Integer.toString(body.length));
@@ -528,12 +555,16 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 }
             }
             for (Entry e : settled.unrouted()) {
-                LOG.info("{} had no route and no alternate exchange; sending it to '{}'", e.message.describe(),
+                LOG.info(
+                        "{} had no route and no alternate exchange; sending it to '{}'",
+                        e.message.describe(),
                         Topology.UNROUTED);
             }
             for (Entry e : settled.returnedCopies()) {
-                LOG.warn("{} was returned by '{}' too; declaring the unrouted and dead-letter queues again and retrying",
-                        e.message.describe(), e.kind == Kind.UNROUTED ? Topology.UNROUTED : Topology.DLX);
+                LOG.warn(
+                        "{} was returned by '{}' too; declaring the unrouted and dead-letter queues again and retrying",
+                        e.message.describe(),
+                        e.kind == Kind.UNROUTED ? Topology.UNROUTED : Topology.DLX);
             }
         }
 
@@ -566,15 +597,21 @@ public final class ConfirmingPublisher implements AutoCloseable {
         Matcher size = MAX_SIZE.matcher(reason);
         if (size.find()) {
             brokerMaxBytes = Long.parseLong(size.group(1));
-            LOG.warn("RabbitMQ refuses messages over {} bytes (its max_message_size); larger events go to {} as {}",
-                    brokerMaxBytes, Topology.DLX, RELAY_ERROR);
+            LOG.warn(
+                    "RabbitMQ refuses messages over {} bytes (its max_message_size); larger events go to {} as {}",
+                    brokerMaxBytes,
+                    Topology.DLX,
+                    RELAY_ERROR);
         }
         if (cause.isHardError() || lost.isEmpty()) {
             return;
         }
-        LOG.warn("RabbitMQ closed the publishing channel ({}); {} unconfirmed messages are published again", reason, lost.size());
+        LOG.warn(
+                "RabbitMQ closed the publishing channel ({}); {} unconfirmed messages are published again",
+                reason,
+                lost.size());
         if (reason.contains("NOT_FOUND")) {
-            redeclare = true;  // an exchange deleted behind our back: declare again and retry
+            redeclare = true; // an exchange deleted behind our back: declare again and retry
             return;
         }
         if (probing() && lost.size() == 1) {
@@ -588,17 +625,22 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
         if (++channelErrorsWithoutProgress >= 2) {
             probeThrough = ledger.lastPosition();
-            LOG.warn("RabbitMQ closed the channel {} times without a confirm; publishing one message at a time"
-                    + " to find the one it refuses", channelErrorsWithoutProgress);
+            LOG.warn(
+                    "RabbitMQ closed the channel {} times without a confirm; publishing one message at a time"
+                            + " to find the one it refuses",
+                    channelErrorsWithoutProgress);
         }
     }
 
     private void parked(List<Entry> nacked) {
         if (parkedSince == 0) {
             parkedSince = System.currentTimeMillis();
-            LOG.warn("RabbitMQ nacked {} messages for {} (a queue may be full: x-max-length with overflow=reject-publish);"
+            LOG.warn(
+                    "RabbitMQ nacked {} messages for {} (a queue may be full: x-max-length with overflow=reject-publish);"
                             + " they are published again with backoff, later messages of their routing keys wait behind them,"
-                            + " the others flow, and stored positions wait for them", nacked.size(), ledger.describeParked());
+                            + " the others flow, and stored positions wait for them",
+                    nacked.size(),
+                    ledger.describeParked());
         }
         metrics.republished(nacked.size());
     }
@@ -652,10 +694,12 @@ public final class ConfirmingPublisher implements AutoCloseable {
             Topology.declareDeadLetters(channel);
         } catch (IOException e) {
             if (BrokerErrors.replyCode(e) == BrokerErrors.ACCESS_REFUSED) {
-                throw new EnvironmentException("RabbitMQ at " + endpoint + " refused the relay's user: "
-                        + BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
-                        + " event exchanges, unrouted, DLX and dead_letters, and read permission on unrouted, DLX and"
-                        + " dead_letters (see docs/operating.md, RabbitMQ permissions).", e);
+                throw new EnvironmentException(
+                        "RabbitMQ at " + endpoint + " refused the relay's user: "
+                                + BrokerErrors.describe(e) + ". The relay needs configure and write permission on its"
+                                + " event exchanges, unrouted, DLX and dead_letters, and read permission on unrouted, DLX and"
+                                + " dead_letters (see docs/operating.md, RabbitMQ permissions).",
+                        e);
             }
             throw e;
         }
@@ -672,8 +716,12 @@ public final class ConfirmingPublisher implements AutoCloseable {
             loseChannel(channelNumber);
         }
         if (!outageLogged) {
-            LOG.warn("RabbitMQ at {} is unreachable or closed the connection ({}); reconnecting with backoff,"
-                    + " {} unconfirmed messages will be published again", session.endpoint(), BrokerErrors.describe(e), unconfirmed);
+            LOG.warn(
+                    "RabbitMQ at {} is unreachable or closed the connection ({}); reconnecting with backoff,"
+                            + " {} unconfirmed messages will be published again",
+                    session.endpoint(),
+                    BrokerErrors.describe(e),
+                    unconfirmed);
             outageLogged = true;
         } else {
             LOG.debug("Still cannot reach RabbitMQ: {}", BrokerErrors.describe(e));
@@ -696,7 +744,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
     private void checkStop() throws InterruptedException {
         if (Thread.currentThread().isInterrupted() || System.currentTimeMillis() > stopDeadline) {
-            throw new InterruptedException("publisher stopping: messages not confirmed in time are published again after restart");
+            throw new InterruptedException(
+                    "publisher stopping: messages not confirmed in time are published again after restart");
         }
     }
 

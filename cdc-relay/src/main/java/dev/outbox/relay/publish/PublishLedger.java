@@ -41,7 +41,11 @@ final class PublishLedger {
         RELAY_ERROR
     }
 
-    enum State { WAITING, SENT, DONE }
+    enum State {
+        WAITING,
+        SENT,
+        DONE
+    }
 
     /** One message of the stream, from its first publish until it is confirmed. */
     static final class Entry {
@@ -95,6 +99,7 @@ final class PublishLedger {
     private final NavigableMap<Long, Entry> waiting = new TreeMap<>();
     /** Messages published on the current channel and not yet confirmed, by sequence number. */
     private final NavigableMap<Long, Entry> outstanding = new TreeMap<>();
+
     private long channel;
     private long nextPosition;
     private long confirmedThrough = -1;
@@ -199,12 +204,18 @@ final class PublishLedger {
      * on {@code onChannel}. A confirm of a returned event turns it into its copy for
      * {@code unrouted}; a nack parks the message for {@code backoff} of its number of nacks.
      */
-    Settled confirm(long onChannel, long sequence, boolean multiple, boolean ack, long nowMillis,
-                    java.util.function.IntToLongFunction backoff) {
+    Settled confirm(
+            long onChannel,
+            long sequence,
+            boolean multiple,
+            boolean ack,
+            long nowMillis,
+            java.util.function.IntToLongFunction backoff) {
         if (onChannel != channel) {
             return Settled.NONE;
         }
-        Map<Long, Entry> done = multiple ? outstanding.headMap(sequence, true) : outstanding.subMap(sequence, true, sequence, true);
+        Map<Long, Entry> done =
+                multiple ? outstanding.headMap(sequence, true) : outstanding.subMap(sequence, true, sequence, true);
         if (done.isEmpty()) {
             return Settled.NONE;
         }

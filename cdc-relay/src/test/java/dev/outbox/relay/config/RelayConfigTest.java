@@ -30,18 +30,20 @@ class RelayConfigTest {
     }
 
     @ParameterizedTest(name = "{0}={1}")
-    @CsvSource(delimiter = '|', value = {
-        "RELAY_HTTP_PORT|0|RELAY_HTTP_PORT must be 1..65535 (was 0)",
-        "RELAY_HTTP_PORT|http|RELAY_HTTP_PORT must be a whole number in 1..65535 (was http)",
-        "RELAY_SLOT|Bad-Slot|RELAY_SLOT must be 1 to 63 of a-z 0-9 _ (PostgreSQL's rule for slot names) (was Bad-Slot)",
-        "RELAY_DB_URL|postgres://x|RELAY_DB_URL must start with jdbc:postgresql:// (was postgres://x)",
-        "RELAY_RABBITMQ_URI|http://host|RELAY_RABBITMQ_URI must start with amqp:// or amqps:// (was scheme http)",
-        "RELAY_RABBITMQ_URI|amqp://u:p@host:0/|RELAY_RABBITMQ_URI port must be 1..65535 (was 0)",
-        "RELAY_RABBITMQ_ADDRESSES|a:1,b:99999|RELAY_RABBITMQ_ADDRESSES must be 1..65535 (was 99999)",
-        "RELAY_MIGRATE|maybe|RELAY_MIGRATE must be true or false (was maybe)",
-        "RELAY_LOG_FORMAT|xml|RELAY_LOG_FORMAT must be text or json (was xml)",
-        "RELAY_MAX_BATCH_SIZE|0|RELAY_MAX_BATCH_SIZE must be 1..65536 (was 0)",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "RELAY_HTTP_PORT|0|RELAY_HTTP_PORT must be 1..65535 (was 0)",
+                "RELAY_HTTP_PORT|http|RELAY_HTTP_PORT must be a whole number in 1..65535 (was http)",
+                "RELAY_SLOT|Bad-Slot|RELAY_SLOT must be 1 to 63 of a-z 0-9 _ (PostgreSQL's rule for slot names) (was Bad-Slot)",
+                "RELAY_DB_URL|postgres://x|RELAY_DB_URL must start with jdbc:postgresql:// (was postgres://x)",
+                "RELAY_RABBITMQ_URI|http://host|RELAY_RABBITMQ_URI must start with amqp:// or amqps:// (was scheme http)",
+                "RELAY_RABBITMQ_URI|amqp://u:p@host:0/|RELAY_RABBITMQ_URI port must be 1..65535 (was 0)",
+                "RELAY_RABBITMQ_ADDRESSES|a:1,b:99999|RELAY_RABBITMQ_ADDRESSES must be 1..65535 (was 99999)",
+                "RELAY_MIGRATE|maybe|RELAY_MIGRATE must be true or false (was maybe)",
+                "RELAY_LOG_FORMAT|xml|RELAY_LOG_FORMAT must be text or json (was xml)",
+                "RELAY_MAX_BATCH_SIZE|0|RELAY_MAX_BATCH_SIZE must be 1..65536 (was 0)",
+            })
     void badValuesAreRefusedNamingTheVariableTheRuleAndTheValue(String variable, String value, String message) {
         assertThatThrownBy(() -> RelayConfig.from(Map.of(variable, value)))
                 .isInstanceOf(ConfigException.class)
@@ -66,8 +68,8 @@ class RelayConfigTest {
     void secretsComeFromFilesWithoutTheirTrailingNewline(@TempDir Path dir) throws Exception {
         Path password = Files.writeString(dir.resolve("pw"), "from-file\n");
         Path uri = Files.writeString(dir.resolve("uri"), "amqp://relay:hidden@broker:5672/prod\n");
-        RelayConfig config = RelayConfig.from(Map.of("RELAY_DB_PASSWORD_FILE", password.toString(),
-                "RELAY_RABBITMQ_URI_FILE", uri.toString()));
+        RelayConfig config = RelayConfig.from(
+                Map.of("RELAY_DB_PASSWORD_FILE", password.toString(), "RELAY_RABBITMQ_URI_FILE", uri.toString()));
         assertThat(config.dbPassword().reveal()).isEqualTo("from-file");
         assertThat(config.rabbitUri().reveal()).isEqualTo("amqp://relay:hidden@broker:5672/prod");
         assertThat(config.rabbitEndpoint()).isEqualTo("amqp://broker:5672/prod");
@@ -77,28 +79,36 @@ class RelayConfigTest {
     void aSecretSetTwiceOrInAMissingFileIsAnError(@TempDir Path dir) {
         assertThatThrownBy(() -> RelayConfig.from(Map.of("RELAY_DB_PASSWORD", "a", "RELAY_DB_PASSWORD_FILE", "/x")))
                 .hasMessage("set either RELAY_DB_PASSWORD or RELAY_DB_PASSWORD_FILE, not both");
-        assertThatThrownBy(() -> RelayConfig.from(Map.of("RELAY_DB_PASSWORD_FILE", dir.resolve("none").toString())))
+        assertThatThrownBy(() -> RelayConfig.from(
+                        Map.of("RELAY_DB_PASSWORD_FILE", dir.resolve("none").toString())))
                 .hasMessageStartingWith("RELAY_DB_PASSWORD_FILE must name a readable file");
     }
 
     @Test
     void secretsNeverAppearInToStringOrDescriptions() {
-        RelayConfig config = RelayConfig.from(Map.of("RELAY_DB_PASSWORD", "pg-secret",
-                "RELAY_RABBITMQ_URI", "amqp://relay:mq-secret@broker/"));
-        assertThat(config.toString()).doesNotContain("pg-secret").doesNotContain("mq-secret").contains("<masked>");
+        RelayConfig config = RelayConfig.from(
+                Map.of("RELAY_DB_PASSWORD", "pg-secret", "RELAY_RABBITMQ_URI", "amqp://relay:mq-secret@broker/"));
+        assertThat(config.toString())
+                .doesNotContain("pg-secret")
+                .doesNotContain("mq-secret")
+                .contains("<masked>");
         assertThat(config.describe()).doesNotContain("pg-secret").doesNotContain("mq-secret");
     }
 
     @Test
     void passwordsInTheDatabaseUrlAreMaskedWhereverItIsPrinted() {
-        RelayConfig config = RelayConfig.from(Map.of("RELAY_DB_URL",
-                "jdbc:postgresql://db:5432/app?user=relay&password=pg-url-secret&sslmode=verify-full&sslpassword=key-secret"));
-        assertThat(config.dbEndpoint()).isEqualTo(
-                "jdbc:postgresql://db:5432/app?user=relay&password=<masked>&sslmode=verify-full&sslpassword=<masked>");
+        RelayConfig config = RelayConfig.from(
+                Map.of(
+                        "RELAY_DB_URL",
+                        "jdbc:postgresql://db:5432/app?user=relay&password=pg-url-secret&sslmode=verify-full&sslpassword=key-secret"));
+        assertThat(config.dbEndpoint())
+                .isEqualTo(
+                        "jdbc:postgresql://db:5432/app?user=relay&password=<masked>&sslmode=verify-full&sslpassword=<masked>");
         assertThat(config.describe() + config).doesNotContain("pg-url-secret").doesNotContain("key-secret");
         assertThat(config.dbUrl()).as("the driver still gets them").contains("pg-url-secret");
         assertThatThrownBy(() -> RelayConfig.from(Map.of("RELAY_DB_URL", "postgresql://db/app?password=pg-url-secret")))
-                .hasMessageNotContaining("pg-url-secret").hasMessageContaining("RELAY_DB_URL");
+                .hasMessageNotContaining("pg-url-secret")
+                .hasMessageContaining("RELAY_DB_URL");
     }
 
     @Test
@@ -110,8 +120,19 @@ class RelayConfigTest {
 
     @Test
     void variablesNoSettingReadsAreReportedSoATypoDoesNotGoUnnoticed() {
-        assertThat(RelayConfig.unknownVariables(Map.of("RELAY_SLOTT", "x", "RELAY_SLOT", "y", "RELAY_DB_PASSWORD_FILE", "/f",
-                "RELAY_JAVA_OPTS", "-Xmx1g", "PATH", "/bin", "RELAY_HTTP_PORTS", "1")))
+        assertThat(RelayConfig.unknownVariables(Map.of(
+                        "RELAY_SLOTT",
+                        "x",
+                        "RELAY_SLOT",
+                        "y",
+                        "RELAY_DB_PASSWORD_FILE",
+                        "/f",
+                        "RELAY_JAVA_OPTS",
+                        "-Xmx1g",
+                        "PATH",
+                        "/bin",
+                        "RELAY_HTTP_PORTS",
+                        "1")))
                 .containsExactly("RELAY_HTTP_PORTS", "RELAY_SLOTT");
     }
 }

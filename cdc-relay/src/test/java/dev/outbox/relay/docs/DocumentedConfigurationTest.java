@@ -29,8 +29,11 @@ class DocumentedConfigurationTest {
     @Test
     void operatingGuideTableListsEverySettingWithItsDefaultAndMeaning() throws Exception {
         List<String> documented = Files.readAllLines(ROOT.resolve("docs/operating.md")).stream()
-                .filter(l -> l.startsWith("| `RELAY_")).toList();
-        List<String> declared = Arrays.stream(Setting.values()).map(DocumentedConfigurationTest::row).toList();
+                .filter(l -> l.startsWith("| `RELAY_"))
+                .toList();
+        List<String> declared = Arrays.stream(Setting.values())
+                .map(DocumentedConfigurationTest::row)
+                .toList();
         assertThat(documented)
                 .as("docs/operating.md configuration table; expected rows:%n%s", String.join("\n", declared))
                 .containsExactlyElementsOf(declared);
@@ -38,23 +41,31 @@ class DocumentedConfigurationTest {
 
     @Test
     void composeFileGivesTheRelayOnlyVariablesItKnows() throws Exception {
-        JsonNode compose = new ObjectMapper(new YAMLFactory()).readTree(ROOT.resolve("docker-compose.yml").toFile());
+        JsonNode compose = new ObjectMapper(new YAMLFactory())
+                .readTree(ROOT.resolve("docker-compose.yml").toFile());
         JsonNode relay = compose.path("services").path("relay");
-        assertThat(relay.isMissingNode()).as("docker-compose.yml has a relay service").isFalse();
+        assertThat(relay.isMissingNode())
+                .as("docker-compose.yml has a relay service")
+                .isFalse();
         Set<String> known = Arrays.stream(Setting.values())
-                .flatMap(s -> s.secret() ? java.util.stream.Stream.of(s.variable(), s.variable() + "_FILE")
+                .flatMap(s -> s.secret()
+                        ? java.util.stream.Stream.of(s.variable(), s.variable() + "_FILE")
                         : java.util.stream.Stream.of(s.variable()))
                 .collect(Collectors.toSet());
         Set<String> given = new LinkedHashSet<>();
         for (Iterator<String> it = relay.path("environment").fieldNames(); it.hasNext(); ) {
             given.add(it.next());
         }
-        assertThat(given).isNotEmpty().allSatisfy(v -> assertThat(known).as("relay variable " + v).contains(v));
+        assertThat(given)
+                .isNotEmpty()
+                .allSatisfy(v -> assertThat(known).as("relay variable " + v).contains(v));
         assertThat(relay.path("healthcheck").path("test").toString()).contains("health");
         for (String service : List.of("postgres", "rabbitmq")) {
             assertThat(compose.path("services").has(service)).as(service).isTrue();
         }
-        assertThat(compose.path("services").path("postgres").path("command").toString()).contains("wal_level=logical");
-        assertThat(compose.path("services").path("rabbitmq").path("image").asText()).contains("management");
+        assertThat(compose.path("services").path("postgres").path("command").toString())
+                .contains("wal_level=logical");
+        assertThat(compose.path("services").path("rabbitmq").path("image").asText())
+                .contains("management");
     }
 }

@@ -22,7 +22,8 @@ class CreatedAtConverterTest {
     @Test
     void snapshotTimestampFromJdbcGivesTheSameInstant() {
         Instant at = Instant.parse("2026-01-02T03:04:05.000006Z");
-        assertThat(CreatedAtConverter.toInstant(CreatedAtConverter.epochMicros(Timestamp.from(at)))).isEqualTo(at);
+        assertThat(CreatedAtConverter.toInstant(CreatedAtConverter.epochMicros(Timestamp.from(at))))
+                .isEqualTo(at);
     }
 
     @Test
@@ -41,11 +42,13 @@ class CreatedAtConverterTest {
 
     @ParameterizedTest
     @CsvSource({
-            "'2026-11-28 12:13:11.92351+00', 2026-11-28T12:13:11.923510Z",
-            "'2026-11-28 17:43:11+05:30', 2026-11-28T12:13:11Z",
-            "'1970-01-01T00:00:00.000000Z', 1970-01-01T00:00:00Z"})
+        "'2026-11-28 12:13:11.92351+00', 2026-11-28T12:13:11.923510Z",
+        "'2026-11-28 17:43:11+05:30', 2026-11-28T12:13:11Z",
+        "'1970-01-01T00:00:00.000000Z', 1970-01-01T00:00:00Z"
+    })
     void snapshotTextAndDefaultValuesAreRead(String text, String instant) {
-        assertThat(CreatedAtConverter.toInstant(CreatedAtConverter.epochMicros(text))).isEqualTo(Instant.parse(instant));
+        assertThat(CreatedAtConverter.toInstant(CreatedAtConverter.epochMicros(text)))
+                .isEqualTo(Instant.parse(instant));
     }
 
     @Test

@@ -34,27 +34,45 @@ class DebeziumPatchTest {
     @Test
     void patchedQueueWasTakenFromTheDebeziumVersionInUse() {
         assertThat(io.debezium.connector.postgresql.Module.version())
-                .as("ChangeEventQueue, CommonEventMeter, DateTimeFormat, SourceInfo and PgOutputMessageDecoder in cdc-relay are"
-                        + " patched copies of Debezium "
-                        + PATCHED_FROM + "'s: compare them with the new version's source, re-apply the patches (or drop those"
-                        + " fixed), then update PATCHED_FROM")
+                .as(
+                        "ChangeEventQueue, CommonEventMeter, DateTimeFormat, SourceInfo and PgOutputMessageDecoder in cdc-relay are"
+                                + " patched copies of Debezium "
+                                + PATCHED_FROM
+                                + "'s: compare them with the new version's source, re-apply the patches (or drop those"
+                                + " fixed), then update PATCHED_FROM")
                 .isEqualTo(PATCHED_FROM);
     }
 
     @Test
     void patchedConnectSchemaWasTakenFromTheKafkaConnectApiInUse() {
         // Struct is not patched, so it still comes from the connect-api jar the build resolved.
-        assertThat(Struct.class.getProtectionDomain().getCodeSource().getLocation().toString())
-                .as("ConnectSchema in cdc-relay is a patched copy of Kafka's " + PATCHED_FROM_CONNECT_API + ": compare it with"
-                        + " the new version's source, re-apply the patch (or drop it if fixed), then update PATCHED_FROM_CONNECT_API")
+        assertThat(Struct.class
+                        .getProtectionDomain()
+                        .getCodeSource()
+                        .getLocation()
+                        .toString())
+                .as(
+                        "ConnectSchema in cdc-relay is a patched copy of Kafka's " + PATCHED_FROM_CONNECT_API
+                                + ": compare it with"
+                                + " the new version's source, re-apply the patch (or drop it if fixed), then update PATCHED_FROM_CONNECT_API")
                 .endsWith("/" + PATCHED_FROM_CONNECT_API);
     }
 
     @ParameterizedTest
-    @ValueSource(classes = {ChangeEventQueue.class, CommonEventMeter.class, DateTimeFormat.class, SourceInfo.class,
-            PgOutputMessageDecoder.class, ConnectSchema.class})
+    @ValueSource(
+            classes = {
+                ChangeEventQueue.class,
+                CommonEventMeter.class,
+                DateTimeFormat.class,
+                SourceInfo.class,
+                PgOutputMessageDecoder.class,
+                ConnectSchema.class
+            })
     void relayLoadsThePatchedClassNotTheLibrarysOwn(Class<?> patched) {
-        String location = patched.getProtectionDomain().getCodeSource().getLocation().toString();
-        assertThat(location).as("where " + patched.getSimpleName() + " was loaded from").endsWith("/target/classes/");
+        String location =
+                patched.getProtectionDomain().getCodeSource().getLocation().toString();
+        assertThat(location)
+                .as("where " + patched.getSimpleName() + " was loaded from")
+                .endsWith("/target/classes/");
     }
 }

@@ -17,9 +17,16 @@ class EventRecordsTest {
 
     @Test
     void nonStringValuesOfAWriterWithoutTheConstraintArriveAsTheirJsonText() {
-        assertThat(EventRecords.headers("{\"n\": 42, \"f\": 1.5, \"b\": true, \"z\": null, \"o\": {\"a\": [1, \"x\"]}, \"s\": \"last\"}"))
-                .containsExactly(Map.entry("n", "42"), Map.entry("f", "1.5"), Map.entry("b", "true"), Map.entry("z", "null"),
-                        Map.entry("o", "{\"a\":[1,\"x\"]}"), Map.entry("s", "last"));
+        assertThat(
+                        EventRecords.headers(
+                                "{\"n\": 42, \"f\": 1.5, \"b\": true, \"z\": null, \"o\": {\"a\": [1, \"x\"]}, \"s\": \"last\"}"))
+                .containsExactly(
+                        Map.entry("n", "42"),
+                        Map.entry("f", "1.5"),
+                        Map.entry("b", "true"),
+                        Map.entry("z", "null"),
+                        Map.entry("o", "{\"a\":[1,\"x\"]}"),
+                        Map.entry("s", "last"));
     }
 
     @Test
@@ -36,13 +43,16 @@ class EventRecordsTest {
 
     @Test
     void theOversizeMarkerReadsBackAndNoJsonbTextCanBeIt() {
-        String marker = io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeMarker(60_000_009);
+        String marker =
+                io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeMarker(60_000_009);
         assertThat(io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeLength(marker))
                 .isEqualTo(60_000_009);
         // PostgreSQL's jsonb refuses \u0000, so a payload it hands over never carries the marker's key.
         assertThat(marker).contains("\\u0000");
         assertThat(io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeLength(
-                "{\"outbox-relay-oversize\": 5}")).isEqualTo(-1);
-        assertThat(io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeLength(null)).isEqualTo(-1);
+                        "{\"outbox-relay-oversize\": 5}"))
+                .isEqualTo(-1);
+        assertThat(io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder.oversizeLength(null))
+                .isEqualTo(-1);
     }
 }

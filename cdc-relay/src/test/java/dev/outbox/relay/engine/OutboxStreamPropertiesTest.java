@@ -10,13 +10,20 @@ import org.junit.jupiter.api.Test;
 /** Pins the Debezium settings the relay's guarantees rest on. */
 class OutboxStreamPropertiesTest {
 
-    private final Properties p = OutboxStream.properties(RelayConfig.from(Map.of(
-            "RELAY_DB_URL", "jdbc:postgresql://db.example:6543/shop?sslmode=verify-full&sslrootcert=/ca.pem",
-            "RELAY_DB_SCHEMA", "outbox", "RELAY_SLOT", "shop_relay")), "target-handle");
+    private final Properties p = OutboxStream.properties(
+            RelayConfig.from(Map.of(
+                    "RELAY_DB_URL",
+                    "jdbc:postgresql://db.example:6543/shop?sslmode=verify-full&sslrootcert=/ca.pem",
+                    "RELAY_DB_SCHEMA",
+                    "outbox",
+                    "RELAY_SLOT",
+                    "shop_relay")),
+            "target-handle");
 
     @Test
     void streamsOnlyTheEventsTableThroughPgoutputOnTheNamedSlot() {
-        assertThat(p).containsEntry("plugin.name", "pgoutput")
+        assertThat(p)
+                .containsEntry("plugin.name", "pgoutput")
                 .containsEntry("slot.name", "shop_relay")
                 .containsEntry("publication.name", "shop_relay_events")
                 .containsEntry("publication.autocreate.mode", "filtered")
@@ -26,15 +33,18 @@ class OutboxStreamPropertiesTest {
 
     @Test
     void storesOffsetsInPostgresAtMostEvery100MillisecondsByDefault() {
-        assertThat(p).containsEntry("offset.storage", PostgresOffsetStore.class.getName())
+        assertThat(p)
+                .containsEntry("offset.storage", PostgresOffsetStore.class.getName())
                 .containsEntry("offset.flush.interval.ms", "100")
                 .containsEntry(PostgresOffsetStore.TARGET_PROPERTY, "target-handle");
     }
 
     @Test
     void snapshotsRowsWrittenBeforeTheFirstStartInIdOrder() {
-        assertThat(p).containsEntry("snapshot.mode", "initial")
-                .containsEntry("snapshot.select.statement.overrides.outbox.events", "SELECT * FROM outbox.events ORDER BY id");
+        assertThat(p)
+                .containsEntry("snapshot.mode", "initial")
+                .containsEntry(
+                        "snapshot.select.statement.overrides.outbox.events", "SELECT * FROM outbox.events ORDER BY id");
     }
 
     @Test
@@ -45,7 +55,8 @@ class OutboxStreamPropertiesTest {
 
     @Test
     void takesHostPortDatabaseAndTlsSettingsFromTheJdbcUrl() {
-        assertThat(p).containsEntry("database.hostname", "db.example")
+        assertThat(p)
+                .containsEntry("database.hostname", "db.example")
                 .containsEntry("database.port", "6543")
                 .containsEntry("database.dbname", "shop")
                 .containsEntry("database.sslmode", "verify-full")

@@ -36,12 +36,16 @@ class PostgresOffsetStoreIT {
     void startStore() {
         db = PostgresFixture.get().createDatabase("offset_store");
         Migrations.apply(db.dataSource());
-        handle = PostgresOffsetStore.register(new PostgresOffsetStore.Target(() -> {
-            if (databaseDown.get()) {
-                throw new SQLException("connection refused (database down in this test)");
-            }
-            return db.connect();
-        }, "public", "it_slot", failingSince::set));
+        handle = PostgresOffsetStore.register(new PostgresOffsetStore.Target(
+                () -> {
+                    if (databaseDown.get()) {
+                        throw new SQLException("connection refused (database down in this test)");
+                    }
+                    return db.connect();
+                },
+                "public",
+                "it_slot",
+                failingSince::set));
         store = new PostgresOffsetStore();
         store.configure(new EmbeddedWorkerConfig(new HashMap<>(Map.of(PostgresOffsetStore.TARGET_PROPERTY, handle))));
         store.start();
@@ -100,8 +104,9 @@ class PostgresOffsetStoreIT {
     }
 
     private String storedValue() {
-        try (var c = db.connect(); var s = c.createStatement();
-             var rs = s.executeQuery("SELECT offset_value FROM relay_offsets WHERE slot_name = 'it_slot'")) {
+        try (var c = db.connect();
+                var s = c.createStatement();
+                var rs = s.executeQuery("SELECT offset_value FROM relay_offsets WHERE slot_name = 'it_slot'")) {
             return rs.next() ? rs.getString(1) : "";
         } catch (SQLException e) {
             return "";

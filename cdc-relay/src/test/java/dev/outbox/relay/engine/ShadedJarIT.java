@@ -22,7 +22,8 @@ class ShadedJarIT {
     private static final Path CLASSES = Path.of("target", "classes");
 
     static List<String> patchedClassFiles() throws IOException {
-        try (Stream<Path> files = Stream.concat(Files.walk(CLASSES.resolve("io")), Files.walk(CLASSES.resolve("org")))) {
+        try (Stream<Path> files =
+                Stream.concat(Files.walk(CLASSES.resolve("io")), Files.walk(CLASSES.resolve("org")))) {
             List<String> entries = files.filter(f -> f.toString().endsWith(".class"))
                     .map(f -> CLASSES.relativize(f).toString().replace('\\', '/'))
                     .sorted()

@@ -3,11 +3,11 @@ package dev.outbox.relay.publish;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.outbox.protocol.OutgoingMessage;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.metrics.RelayMetrics;
 import dev.outbox.relay.publish.ScriptedBroker.FakeChannel;
 import dev.outbox.relay.publish.ScriptedBroker.Published;
-import dev.outbox.protocol.OutgoingMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,7 +49,14 @@ class ConfirmingPublisherTest {
 
     private OutgoingMessage event(String routingKey, String body, Map<String, String> headers) {
         long id = nextId++;
-        return new OutgoingMessage("m" + id, routingKey, body.getBytes(StandardCharsets.UTF_8), headers, id, null, null,
+        return new OutgoingMessage(
+                "m" + id,
+                routingKey,
+                body.getBytes(StandardCharsets.UTF_8),
+                headers,
+                id,
+                null,
+                null,
                 Instant.parse("2026-11-30T12:00:00Z"));
     }
 
@@ -75,7 +82,9 @@ class ConfirmingPublisherTest {
         assertThat(ch.sentIds()).isEqualTo(ids(a, b, c));
 
         ch.ack(3, false);
-        assertThat(publisher.confirmedThrough()).as("the last is confirmed, the first two are not").isEqualTo(-1);
+        assertThat(publisher.confirmedThrough())
+                .as("the last is confirmed, the first two are not")
+                .isEqualTo(-1);
         ch.ack(1, false);
         assertThat(publisher.confirmedThrough()).isEqualTo(0);
         ch.ack(2, false);
@@ -214,10 +223,13 @@ class ConfirmingPublisherTest {
         FakeChannel last = broker.current();
         assertThat(last.sent).extracting(Published::exchange).containsExactly("DLX", "order");
         assertThat(last.sent.get(0).messageId()).isEqualTo(poison.messageId());
-        assertThat(last.sent.get(0).header("error").toString()).contains("closed the channel when it was published")
+        assertThat(last.sent.get(0).header("error").toString())
+                .contains("closed the channel when it was published")
                 .contains("PRECONDITION_FAILED - refused");
         assertThat(publisher.confirmedThrough()).isEqualTo(2);
-        assertThat(broker.published).extracting(Published::messageId).as("a first-sight order per routing key")
+        assertThat(broker.published)
+                .extracting(Published::messageId)
+                .as("a first-sight order per routing key")
                 .containsSubsequence(a.messageId(), poison.messageId(), c.messageId());
     }
 

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class PublishLedgerTest {
 
     private static OutgoingMessage message(long id, String routingKey) {
-        return new OutgoingMessage("m" + id, routingKey, new byte[1024], Map.of(), id, null, null, java.time.Instant.EPOCH);
+        return new OutgoingMessage(
+                "m" + id, routingKey, new byte[1024], Map.of(), id, null, null, java.time.Instant.EPOCH);
     }
 
     @Test
@@ -29,7 +30,9 @@ class PublishLedgerTest {
         }
         assertThat(ledger.parked()).isEqualTo(1);
         assertThat(ledger.unfinished()).as("only the parked message is held").isEqualTo(1);
-        assertThat(ledger.confirmedThrough()).as("nothing past the parked message counts as confirmed").isEqualTo(-1);
+        assertThat(ledger.confirmedThrough())
+                .as("nothing past the parked message counts as confirmed")
+                .isEqualTo(-1);
     }
 
     @Test
@@ -42,7 +45,8 @@ class PublishLedgerTest {
         ledger.confirm(ledger.channel(), 1, false, false, System.currentTimeMillis(), n -> 0L);
         ledger.confirm(ledger.channel(), 2, false, true, System.currentTimeMillis(), n -> 0L);
         assertThat(ledger.confirmedThrough()).isEqualTo(-1);
-        PublishLedger.Entry again = ledger.sendable(System.currentTimeMillis(), 10).get(0);
+        PublishLedger.Entry again =
+                ledger.sendable(System.currentTimeMillis(), 10).get(0);
         assertThat(again).isSameAs(first);
         ledger.sent(again, 3, System.nanoTime());
         ledger.confirm(ledger.channel(), 3, false, true, System.currentTimeMillis(), n -> 0L);
@@ -54,16 +58,21 @@ class PublishLedgerTest {
     void theWindowCountsBytesAndALargeMessageStillGoesAlone() {
         PublishLedger ledger = new PublishLedger();
         for (long id = 0; id < 3; id++) {
-            ledger.add(message(id, "k" + id + ".x"), 0);   // 1 KiB bodies
+            ledger.add(message(id, "k" + id + ".x"), 0); // 1 KiB bodies
         }
-        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 100)).as("larger than the room, but nothing is out")
+        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 100))
+                .as("larger than the room, but nothing is out")
                 .hasSize(1);
         assertThat(ledger.sendable(System.currentTimeMillis(), 10, 2_500)).hasSize(2);
-        PublishLedger.Entry first = ledger.sendable(System.currentTimeMillis(), 1).get(0);
+        PublishLedger.Entry first =
+                ledger.sendable(System.currentTimeMillis(), 1).get(0);
         ledger.sent(first, 1, System.nanoTime());
         assertThat(ledger.outstandingBytes()).isEqualTo(1024);
-        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 2_048 - ledger.outstandingBytes())).hasSize(1);
-        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 100)).as("something is out: wait for it").isEmpty();
+        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 2_048 - ledger.outstandingBytes()))
+                .hasSize(1);
+        assertThat(ledger.sendable(System.currentTimeMillis(), 10, 100))
+                .as("something is out: wait for it")
+                .isEmpty();
         ledger.confirm(ledger.channel(), 1, false, true, System.currentTimeMillis(), n -> 0L);
         assertThat(ledger.outstandingBytes()).isZero();
     }

@@ -23,8 +23,13 @@ import java.util.function.Predicate;
 final class ScriptedBroker {
 
     /** One basic.publish as the broker saw it. */
-    record Published(FakeChannel channel, long sequence, String exchange, String routingKey, AMQP.BasicProperties props,
-                     byte[] body) {
+    record Published(
+            FakeChannel channel,
+            long sequence,
+            String exchange,
+            String routingKey,
+            AMQP.BasicProperties props,
+            byte[] body) {
         String messageId() {
             return props.getMessageId();
         }
@@ -40,15 +45,19 @@ final class ScriptedBroker {
     Predicate<Published> clientRefuses = p -> false;
     /** The broker closes the channel when it gets a message this matches, with this reason. */
     Predicate<Published> closesChannel = p -> false;
+
     String closeReason = "PRECONDITION_FAILED - refused";
     /** The broker confirms every other message as soon as it has it. */
     boolean autoAck;
+
     int frameMax = 131_072;
     private boolean connectionOpen;
 
     Connection connect(String name) {
         connectionOpen = true;
-        return (Connection) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Connection.class},
+        return (Connection) Proxy.newProxyInstance(
+                getClass().getClassLoader(),
+                new Class<?>[] {Connection.class},
                 (proxy, method, args) -> switch (method.getName()) {
                     case "createChannel" -> {
                         FakeChannel c = new FakeChannel((Connection) proxy);
@@ -100,7 +109,9 @@ final class ScriptedBroker {
 
         FakeChannel(Connection connection) {
             this.connection = connection;
-            this.proxy = (Channel) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Channel.class},
+            this.proxy = (Channel) Proxy.newProxyInstance(
+                    getClass().getClassLoader(),
+                    new Class<?>[] {Channel.class},
                     (p, method, args) -> switch (method.getName()) {
                         case "confirmSelect" -> {
                             confirms = true;
@@ -122,7 +133,8 @@ final class ScriptedBroker {
                             yield null;
                         }
                         case "basicPublish" -> {
-                            publish((String) args[0], (String) args[1], (AMQP.BasicProperties) args[3], (byte[]) args[4]);
+                            publish((String) args[0], (String) args[1], (AMQP.BasicProperties) args[3], (byte[])
+                                    args[4]);
                             yield null;
                         }
                         case "isOpen" -> open && connectionOpen;
@@ -133,7 +145,7 @@ final class ScriptedBroker {
                         case "getConnection" -> connection;
                         case "hashCode" -> System.identityHashCode(p);
                         case "equals" -> p == args[0];
-                        default -> null;  // declarations succeed
+                        default -> null; // declarations succeed
                     });
         }
 
@@ -142,7 +154,7 @@ final class ScriptedBroker {
                 throw new com.rabbitmq.client.AlreadyClosedException(signal(false, false, "channel closed"));
             }
             Published p = new Published(this, nextSequence, exchange, routingKey, props, body);
-            nextSequence++;  // as the real client: counted before the message is encoded
+            nextSequence++; // as the real client: counted before the message is encoded
             if (clientRefuses.test(p)) {
                 throw new IllegalArgumentException("Short string too long; utf-8 encoded length = 300, max = 255.");
             }
@@ -169,7 +181,10 @@ final class ScriptedBroker {
 
         /** The broker returns the message published as {@code sequence} (no route). */
         void giveBack(long sequence) {
-            Published p = sent.stream().filter(s -> s.sequence() == sequence).findFirst().orElseThrow();
+            Published p = sent.stream()
+                    .filter(s -> s.sequence() == sequence)
+                    .findFirst()
+                    .orElseThrow();
             onReturn.handle(new Return(312, "NO_ROUTE", p.exchange(), p.routingKey(), p.props(), p.body()));
         }
 

@@ -11,8 +11,20 @@ import java.time.Instant;
  *               {@code retries_exhausted}, {@code unroutable} or {@code relay_error}
  * @param status {@code new}, {@code replayed} or {@code discarded}
  */
-public record DeadLetter(long id, String messageId, String exchange, String routingKey, String queue, String reason,
-                         int retryCount, String lastError, JsonNode headers, JsonNode properties, byte[] body,
-                         JsonNode bodyJson, Instant deadLetteredAt, Instant capturedAt, String status,
-                         Instant replayedAt) {
-}
+public record DeadLetter(
+        long id,
+        String messageId,
+        String exchange,
+        String routingKey,
+        String queue,
+        String reason,
+        int retryCount,
+        String lastError,
+        JsonNode headers,
+        JsonNode properties,
+        byte[] body,
+        JsonNode bodyJson,
+        Instant deadLetteredAt,
+        Instant capturedAt,
+        String status,
+        Instant replayedAt) {}

@@ -7,13 +7,13 @@ import com.rabbitmq.client.AlreadyClosedException;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
-import dev.outbox.sdk.Broker;
-import dev.outbox.protocol.RoutingKey;
-import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.AmqpValues;
 import dev.outbox.protocol.BrokerErrors;
-import dev.outbox.sdk.internal.IdleConnections;
+import dev.outbox.protocol.Headers;
+import dev.outbox.protocol.RoutingKey;
 import dev.outbox.protocol.Topology;
+import dev.outbox.sdk.Broker;
+import dev.outbox.sdk.internal.IdleConnections;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -48,12 +48,13 @@ public final class DeadLetterCapture implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterCapture.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> KNOWN_REASONS = Set.of("rejected", "expired", "maxlen", "delivery_limit",
-            "retries_exhausted", "unroutable", "relay_error");
+    private static final Set<String> KNOWN_REASONS =
+            Set.of("rejected", "expired", "maxlen", "delivery_limit", "retries_exhausted", "unroutable", "relay_error");
 
     private final Broker broker;
     /** One open connection per captured queue: a new connection per dead letter capped the capture at about 50 a second. */
     private final IdleConnections connections;
+
     private final Map<String, Channel> channels = new java.util.concurrent.ConcurrentHashMap<>();
     private final ScheduledExecutorService restarter = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "dead-letter-capture-restart");
@@ -72,8 +73,10 @@ public final class DeadLetterCapture implements AutoCloseable {
         for (String queue : List.of(Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED)) {
             consume(queue);
         }
-        LOG.info("Capturing dead letters from queues {} and {} into table dead_letters",
-                Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED);
+        LOG.info(
+                "Capturing dead letters from queues {} and {} into table dead_letters",
+                Topology.DEAD_LETTERS_QUEUE,
+                Topology.UNROUTED);
     }
 
     /**
@@ -126,18 +129,24 @@ public final class DeadLetterCapture implements AutoCloseable {
 
     private void scheduleRestart(String queue, int attempt) {
         long delay = Math.min(30_000, 200L << Math.min(attempt, 8));
-        restarter.schedule(() -> {
-            if (closed) {
-                return;
-            }
-            try {
-                consume(queue);
-                LOG.info("Dead-letter capture of queue {} resumed", queue);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("Dead-letter capture of queue {} not resumed yet ({}); retrying", queue, BrokerErrors.describe(e));
-                scheduleRestart(queue, attempt + 1);
-            }
-        }, attempt == 0 ? 0 : delay, TimeUnit.MILLISECONDS);
+        restarter.schedule(
+                () -> {
+                    if (closed) {
+                        return;
+                    }
+                    try {
+                        consume(queue);
+                        LOG.info("Dead-letter capture of queue {} resumed", queue);
+                    } catch (IOException | RuntimeException e) {
+                        LOG.warn(
+                                "Dead-letter capture of queue {} not resumed yet ({}); retrying",
+                                queue,
+                                BrokerErrors.describe(e));
+                        scheduleRestart(queue, attempt + 1);
+                    }
+                },
+                attempt == 0 ? 0 : delay,
+                TimeUnit.MILLISECONDS);
     }
 
     private static void closeQuietly(Channel channel) {
@@ -150,7 +159,8 @@ public final class DeadLetterCapture implements AutoCloseable {
         }
     }
 
-    private void capture(Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
+    private void capture(
+            Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, boolean unrouted) {
         long backoff = 200;
         Row row = row(envelope, props, body, unrouted);
         while (channel.isOpen()) {
@@ -162,8 +172,11 @@ public final class DeadLetterCapture implements AutoCloseable {
                 }
                 return;
             } catch (SQLException e) {
-                LOG.warn("Cannot store dead letter of message {} ({}); retrying in {} ms, it stays in the queue meanwhile",
-                        props.getMessageId(), e.getMessage(), backoff);
+                LOG.warn(
+                        "Cannot store dead letter of message {} ({}); retrying in {} ms, it stays in the queue meanwhile",
+                        props.getMessageId(),
+                        e.getMessage(),
+                        backoff);
                 try {
                     Thread.sleep(backoff);
                 } catch (InterruptedException ie) {
@@ -172,8 +185,11 @@ public final class DeadLetterCapture implements AutoCloseable {
                 }
                 backoff = Math.min(10_000, backoff * 2);
             } catch (IOException | AlreadyClosedException e) {
-                LOG.warn("Dead letter of message {} stored but not acknowledged ({}); its redelivery will be"
-                        + " recognised and not stored twice", props.getMessageId(), e.getMessage());
+                LOG.warn(
+                        "Dead letter of message {} stored but not acknowledged ({}); its redelivery will be"
+                                + " recognised and not stored twice",
+                        props.getMessageId(),
+                        e.getMessage());
                 return;
             }
         }
@@ -195,15 +211,19 @@ public final class DeadLetterCapture implements AutoCloseable {
                 throw refused;
             }
             String why = "PostgreSQL refused it as it was (" + refused.getSQLState() + " " + firstLine(refused) + ")";
-            LOG.warn("Dead letter of message {}: {}; storing it with those values escaped, its body as raw bytes",
-                    printable(row.messageId()), why);
+            LOG.warn(
+                    "Dead letter of message {}: {}; storing it with those values escaped, its body as raw bytes",
+                    printable(row.messageId()),
+                    why);
             try {
                 return insert(row.escaped(why));
             } catch (SQLException again) {
                 if (!isDataRefusal(again)) {
                     throw again;
                 }
-                LOG.warn("Dead letter of message {}: refused escaped too ({}); storing it bare", printable(row.messageId()),
+                LOG.warn(
+                        "Dead letter of message {}: refused escaped too ({}); storing it bare",
+                        printable(row.messageId()),
                         firstLine(again));
                 return insert(row.bare(why + "; escaped: " + firstLine(again)));
             }
@@ -225,9 +245,20 @@ public final class DeadLetterCapture implements AutoCloseable {
     }
 
     /** The columns of one dead letter. Package-private for tests. */
-    record Row(String messageId, String exchange, String routingKey, String queue, String reason, int retryCount,
-               String lastError, String headersJson, String propertiesJson, byte[] body, String bodyJson,
-               Instant deadLetteredAt, String dedupeKey) {
+    record Row(
+            String messageId,
+            String exchange,
+            String routingKey,
+            String queue,
+            String reason,
+            int retryCount,
+            String lastError,
+            String headersJson,
+            String propertiesJson,
+            byte[] body,
+            String bodyJson,
+            Instant deadLetteredAt,
+            String dedupeKey) {
 
         private static final Instant EARLIEST = Instant.parse("0001-01-01T00:00:00Z");
         private static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
@@ -239,16 +270,41 @@ public final class DeadLetterCapture implements AutoCloseable {
 
         /** The same dead letter with every value PostgreSQL cannot hold escaped; the body as raw bytes only. */
         Row escaped(String why) {
-            Instant at = deadLetteredAt.isBefore(EARLIEST) || deadLetteredAt.isAfter(LATEST) ? Instant.now() : deadLetteredAt;
-            return new Row(escape(messageId), escape(exchange), escape(routingKey), escape(queue), reason, retryCount,
-                    note(escape(lastError), why), escapeJson(headersJson), escapeJson(propertiesJson), body, null, at,
+            Instant at = deadLetteredAt.isBefore(EARLIEST) || deadLetteredAt.isAfter(LATEST)
+                    ? Instant.now()
+                    : deadLetteredAt;
+            return new Row(
+                    escape(messageId),
+                    escape(exchange),
+                    escape(routingKey),
+                    escape(queue),
+                    reason,
+                    retryCount,
+                    note(escape(lastError), why),
+                    escapeJson(headersJson),
+                    escapeJson(propertiesJson),
+                    body,
+                    null,
+                    at,
                     dedupeKey);
         }
 
         /** The dead letter with nothing PostgreSQL could refuse: where it died, why, and its body as raw bytes. */
         Row bare(String why) {
-            return new Row(escape(messageId), escape(exchange), escape(routingKey), escape(queue), reason, retryCount,
-                    note(null, why), "{}", "{}", body, null, Instant.now(), dedupeKey);
+            return new Row(
+                    escape(messageId),
+                    escape(exchange),
+                    escape(routingKey),
+                    escape(queue),
+                    reason,
+                    retryCount,
+                    note(null, why),
+                    "{}",
+                    "{}",
+                    body,
+                    null,
+                    Instant.now(),
+                    dedupeKey);
         }
 
         private static String note(String lastError, String why) {
@@ -326,9 +382,12 @@ public final class DeadLetterCapture implements AutoCloseable {
             // A message that died after a retry hop came into its queue through the default exchange; where it
             // was first published is then in original-*, which the SDK overwrote when it sent it to the hop.
             boolean viaDefault = "".equals(death.get("exchange"));
-            exchange = viaDefault ? firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), "")
-                    : firstNonNull(death.get("exchange"), headers.get("x-first-death-exchange"), envelope.getExchange());
-            routingKey = viaDefault ? firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), deathKey)
+            exchange = viaDefault
+                    ? firstNonNull(headers.get(Headers.ORIGINAL_EXCHANGE), "")
+                    : firstNonNull(
+                            death.get("exchange"), headers.get("x-first-death-exchange"), envelope.getExchange());
+            routingKey = viaDefault
+                    ? firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), deathKey)
                     : firstNonNull(deathKey, envelope.getRoutingKey());
             deadAt = brokerDeadAt;
         }
@@ -354,13 +413,31 @@ public final class DeadLetterCapture implements AutoCloseable {
         } else {
             // One death of one message: the same message dying again (after a replay, or later
             // in another queue) differs in queue, reason, death count, time or replay count.
-            dedupe = "h:" + sha256(String.join("|", String.valueOf(messageId == null ? sha256(body) : messageId),
-                    String.valueOf(queue), reason, String.valueOf(death.get("count")), String.valueOf(death.get("time")),
-                    String.valueOf(headers.get(Headers.REPLAY_COUNT)), String.valueOf(retries)));
+            dedupe = "h:"
+                    + sha256(String.join(
+                            "|",
+                            String.valueOf(messageId == null ? sha256(body) : messageId),
+                            String.valueOf(queue),
+                            reason,
+                            String.valueOf(death.get("count")),
+                            String.valueOf(death.get("time")),
+                            String.valueOf(headers.get(Headers.REPLAY_COUNT)),
+                            String.valueOf(retries)));
         }
-        return new Row(messageId, exchange, routingKey, queue, reason, retries, error == null ? null : error.toString(),
+        return new Row(
+                messageId,
+                exchange,
+                routingKey,
+                queue,
+                reason,
+                retries,
+                error == null ? null : error.toString(),
                 toJson(AmqpValues.jsonSafe(props.getHeaders() == null ? Map.of() : props.getHeaders())),
-                toJson(properties(props)), body, bodyJson, deadAt, dedupe);
+                toJson(properties(props)),
+                body,
+                bodyJson,
+                deadAt,
+                dedupe);
     }
 
     private static Map<String, Object> properties(AMQP.BasicProperties props) {
@@ -371,7 +448,12 @@ public final class DeadLetterCapture implements AutoCloseable {
         putIfSet(p, "correlation-id", props.getCorrelationId());
         putIfSet(p, "type", props.getType());
         putIfSet(p, "delivery-mode", props.getDeliveryMode());
-        putIfSet(p, "timestamp", props.getTimestamp() == null ? null : props.getTimestamp().toInstant().toString());
+        putIfSet(
+                p,
+                "timestamp",
+                props.getTimestamp() == null
+                        ? null
+                        : props.getTimestamp().toInstant().toString());
         return p;
     }
 
@@ -409,7 +491,9 @@ public final class DeadLetterCapture implements AutoCloseable {
 
     @SuppressWarnings("unchecked")
     private static Map<String, Object> newestDeath(Map<String, Object> headers) {
-        if (headers.get("x-death") instanceof List<?> deaths && !deaths.isEmpty() && deaths.get(0) instanceof Map<?, ?> m) {
+        if (headers.get("x-death") instanceof List<?> deaths
+                && !deaths.isEmpty()
+                && deaths.get(0) instanceof Map<?, ?> m) {
             return (Map<String, Object>) m;
         }
         return Map.of();

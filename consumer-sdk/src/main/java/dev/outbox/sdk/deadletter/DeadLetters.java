@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.AMQP;
-import dev.outbox.sdk.Broker;
-import dev.outbox.protocol.RoutingKey;
-import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.AmqpValues;
+import dev.outbox.protocol.Headers;
+import dev.outbox.protocol.RoutingKey;
+import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.internal.ConfirmingChannel;
 import java.io.IOException;
 import java.sql.Connection;
@@ -35,10 +35,17 @@ import javax.sql.DataSource;
 public final class DeadLetters implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> NOT_REPLAYED = Set.of(Headers.DEAD_LETTER_REASON, Headers.DEAD_LETTER_QUEUE,
-            Headers.DEAD_LETTER_ID, Headers.DEAD_LETTERED_AT, Headers.ERROR, Headers.RETRY_COUNT, Headers.BODY_OMITTED_BYTES);
-    private static final String COLUMNS = "id, message_id, exchange, routing_key, queue, reason, retry_count, last_error,"
-            + " headers::text, properties::text, body, body_json::text, dead_lettered_at, captured_at, status, replayed_at";
+    private static final Set<String> NOT_REPLAYED = Set.of(
+            Headers.DEAD_LETTER_REASON,
+            Headers.DEAD_LETTER_QUEUE,
+            Headers.DEAD_LETTER_ID,
+            Headers.DEAD_LETTERED_AT,
+            Headers.ERROR,
+            Headers.RETRY_COUNT,
+            Headers.BODY_OMITTED_BYTES);
+    private static final String COLUMNS =
+            "id, message_id, exchange, routing_key, queue, reason, retry_count, last_error,"
+                    + " headers::text, properties::text, body, body_json::text, dead_lettered_at, captured_at, status, replayed_at";
 
     private final DataSource dataSource;
     private final ConfirmingChannel publisher;
@@ -71,7 +78,8 @@ public final class DeadLetters implements AutoCloseable {
             args.add(filter.status());
         }
         sql.append(" ORDER BY id LIMIT ").append(Math.max(1, filter.limit()));
-        try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql.toString())) {
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps = c.prepareStatement(sql.toString())) {
             for (int i = 0; i < args.size(); i++) {
                 ps.setString(i + 1, args.get(i));
             }
@@ -87,7 +95,7 @@ public final class DeadLetters implements AutoCloseable {
 
     public Optional<DeadLetter> show(long id) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM dead_letters WHERE id = ?")) {
+                PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM dead_letters WHERE id = ?")) {
             ps.setLong(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(read(rs)) : Optional.empty();
@@ -120,7 +128,8 @@ public final class DeadLetters implements AutoCloseable {
             c.setAutoCommit(false);
             try {
                 DeadLetter d;
-                try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM dead_letters WHERE id = ? FOR UPDATE")) {
+                try (PreparedStatement ps =
+                        c.prepareStatement("SELECT " + COLUMNS + " FROM dead_letters WHERE id = ? FOR UPDATE")) {
                     ps.setLong(1, id);
                     try (ResultSet rs = ps.executeQuery()) {
                         if (!rs.next()) {
@@ -131,12 +140,16 @@ public final class DeadLetters implements AutoCloseable {
                 }
                 if (!"new".equals(d.status())) {
                     throw new IllegalStateException("dead letter " + id + " is " + d.status()
-                            + (d.replayedAt() == null ? "" : " (at " + d.replayedAt() + ")") + "; only new ones are replayed");
+                            + (d.replayedAt() == null ? "" : " (at " + d.replayedAt() + ")")
+                            + "; only new ones are replayed");
                 }
                 if (d.headers().hasNonNull(Headers.BODY_OMITTED_BYTES) && !force) {
-                    throw new IllegalStateException("dead letter " + id + " kept no body (it had "
-                            + d.headers().get(Headers.BODY_OMITTED_BYTES).asText() + " bytes, more than the broker takes);"
-                            + " replaying it publishes an empty body: replay it with force (--force) if that is what you want");
+                    throw new IllegalStateException(
+                            "dead letter " + id + " kept no body (it had "
+                                    + d.headers()
+                                            .get(Headers.BODY_OMITTED_BYTES)
+                                            .asText() + " bytes, more than the broker takes);"
+                                    + " replaying it publishes an empty body: replay it with force (--force) if that is what you want");
                 }
                 // Never to a place the message's own headers chose: an event goes to the exchange its routing
                 // key names (the contract every publisher keeps), anything else back to the queue it died in.
@@ -202,8 +215,8 @@ public final class DeadLetters implements AutoCloseable {
     /** Marks the {@code new} ones of {@code ids} {@code discarded}; returns how many rows changed. */
     public int discard(List<Long> ids) throws SQLException {
         try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(
-                     "UPDATE dead_letters SET status = 'discarded' WHERE id = ANY (?) AND status = 'new'")) {
+                PreparedStatement ps = c.prepareStatement(
+                        "UPDATE dead_letters SET status = 'discarded' WHERE id = ANY (?) AND status = 'new'")) {
             ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
             return ps.executeUpdate();
         }
@@ -216,7 +229,11 @@ public final class DeadLetters implements AutoCloseable {
             if (e.getKey().startsWith("x-") || NOT_REPLAYED.contains(e.getKey())) {
                 continue;
             }
-            headers.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
+            headers.put(
+                    e.getKey(),
+                    e.getValue().isTextual()
+                            ? e.getValue().asText()
+                            : e.getValue().toString());
         }
         headers.put(Headers.REPLAY_COUNT, Math.min(AmqpValues.MAX_COUNT - 1, replayCount(d.headers())) + 1);
         JsonNode p = d.properties();
@@ -251,10 +268,23 @@ public final class DeadLetters implements AutoCloseable {
     }
 
     private static DeadLetter read(ResultSet rs) throws SQLException {
-        return new DeadLetter(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
-                rs.getString(6), rs.getInt(7), rs.getString(8), json(rs.getString(9)), json(rs.getString(10)),
-                rs.getBytes(11), rs.getString(12) == null ? null : json(rs.getString(12)), instant(rs.getTimestamp(13)),
-                instant(rs.getTimestamp(14)), rs.getString(15), instant(rs.getTimestamp(16)));
+        return new DeadLetter(
+                rs.getLong(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getString(4),
+                rs.getString(5),
+                rs.getString(6),
+                rs.getInt(7),
+                rs.getString(8),
+                json(rs.getString(9)),
+                json(rs.getString(10)),
+                rs.getBytes(11),
+                rs.getString(12) == null ? null : json(rs.getString(12)),
+                instant(rs.getTimestamp(13)),
+                instant(rs.getTimestamp(14)),
+                rs.getString(15),
+                instant(rs.getTimestamp(16)));
     }
 
     private static JsonNode json(String text) {

@@ -33,6 +33,7 @@ public final class ConfirmingChannel implements AutoCloseable {
     private final Broker broker;
     /** The open channel and the messages published on it awaiting a confirm; guarded by this. */
     private Channel channel;
+
     private Unconfirmed unconfirmed;
 
     public ConfirmingChannel(Broker broker) {
@@ -58,7 +59,7 @@ public final class ConfirmingChannel implements AutoCloseable {
         try {
             refused = pending.outcome.get(CONFIRM_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            resetIfStill(pending.channel);   // the channel is suspect: a late confirm must not count
+            resetIfStill(pending.channel); // the channel is suspect: a late confirm must not count
             throw failure(exchange, routingKey, "no confirm within " + CONFIRM_TIMEOUT_MS + " ms", e);
         } catch (ExecutionException e) {
             throw failure(exchange, routingKey, e.getCause().getMessage(), e.getCause());
@@ -83,8 +84,9 @@ public final class ConfirmingChannel implements AutoCloseable {
     }
 
     private static IOException failure(String exchange, String routingKey, String reason, Throwable cause) {
-        return new IOException("could not publish to exchange '" + exchange + "' with routing key '" + routingKey
-                + "': " + reason, cause);
+        return new IOException(
+                "could not publish to exchange '" + exchange + "' with routing key '" + routingKey + "': " + reason,
+                cause);
     }
 
     private Channel channel() throws IOException {
@@ -93,7 +95,8 @@ public final class ConfirmingChannel implements AutoCloseable {
             Unconfirmed forChannel = new Unconfirmed(ch);
             ch.confirmSelect();
             ch.addConfirmListener(forChannel::acked, forChannel::nacked);
-            ch.addReturnListener(r -> forChannel.returned(r.getExchange(), r.getRoutingKey(), r.getProperties().getMessageId()));
+            ch.addReturnListener(r -> forChannel.returned(
+                    r.getExchange(), r.getRoutingKey(), r.getProperties().getMessageId()));
             ch.addShutdownListener(cause -> forChannel.failAll("the channel closed: " + cause.getMessage()));
             channel = ch;
             unconfirmed = forChannel;
@@ -166,9 +169,11 @@ public final class ConfirmingChannel implements AutoCloseable {
 
         void acked(long sequence, boolean multiple) {
             for (Pending p : take(sequence, multiple)) {
-                p.outcome.complete(p.returned
-                        ? "no queue took the message sent to exchange '" + p.exchange + "' with routing key '" + p.routingKey + "'"
-                        : null);
+                p.outcome.complete(
+                        p.returned
+                                ? "no queue took the message sent to exchange '" + p.exchange + "' with routing key '"
+                                        + p.routingKey + "'"
+                                : null);
             }
         }
 
@@ -184,7 +189,9 @@ public final class ConfirmingChannel implements AutoCloseable {
          */
         void returned(String exchange, String routingKey, String messageId) {
             for (Pending p : bySequence.values()) {
-                if (!p.returned && p.exchange.equals(exchange) && p.routingKey.equals(routingKey)
+                if (!p.returned
+                        && p.exchange.equals(exchange)
+                        && p.routingKey.equals(routingKey)
                         && Objects.equals(p.messageId, messageId)) {
                     p.returned = true;
                     return;
@@ -202,9 +209,8 @@ public final class ConfirmingChannel implements AutoCloseable {
         }
 
         private Iterable<Pending> take(long sequence, boolean multiple) {
-            Map<Long, Pending> done = multiple
-                    ? bySequence.headMap(sequence, true)
-                    : bySequence.subMap(sequence, true, sequence, true);
+            Map<Long, Pending> done =
+                    multiple ? bySequence.headMap(sequence, true) : bySequence.subMap(sequence, true, sequence, true);
             List<Pending> taken = new ArrayList<>(done.values());
             done.clear();
             return taken;
