@@ -58,7 +58,7 @@ class LargePayloadsIT {
                 }
                 await().during(Duration.ofSeconds(10))
                         .atMost(Duration.ofSeconds(15))
-                        .until(() -> relayAlive(relay));
+                        .until(() -> relay.isAlive());
             } finally {
                 if (watermark.startsWith("{absolute,")) {
                     BrokerFaults.rabbitmqctl(
@@ -72,7 +72,7 @@ class LargePayloadsIT {
             await().atMost(Duration.ofMinutes(3))
                     .pollInterval(Duration.ofSeconds(1))
                     .until(() -> {
-                        if (!relayAlive(relay)) {
+                        if (!relay.isAlive()) {
                             throw new AssertionError("the relay died:\n" + relay.output());
                         }
                         return events.messageIds().containsAll(ids);
@@ -104,7 +104,7 @@ class LargePayloadsIT {
             await().atMost(Duration.ofMinutes(2))
                     .pollInterval(Duration.ofSeconds(1))
                     .until(() -> {
-                        if (!relayAlive(relay)) {
+                        if (!relay.isAlive()) {
                             throw new AssertionError("the relay died:\n" + relay.output());
                         }
                         return events.messageIds().contains(after)
@@ -117,10 +117,6 @@ class LargePayloadsIT {
             assertThat(copy.header("original-routing-key")).isEqualTo(world.exchange() + ".big");
             assertThat(events.messageIds()).doesNotContain(huge);
         }
-    }
-
-    private static boolean relayAlive(RelayProcess relay) {
-        return ProcessHandle.of(relay.pid()).map(ProcessHandle::isAlive).orElse(false);
     }
 
     private String insert(Connection c, int size) throws Exception {

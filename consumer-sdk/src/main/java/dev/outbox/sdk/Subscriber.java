@@ -633,9 +633,9 @@ public final class Subscriber implements AutoCloseable {
     /** The message's own headers plus where it was first published (never what a publisher claims: see AmqpValues.origin). */
     private static Map<String, Object> forwardedHeaders(Envelope envelope, AMQP.BasicProperties props) {
         Map<String, Object> headers = props.getHeaders() == null ? new HashMap<>() : new HashMap<>(props.getHeaders());
-        String[] origin = AmqpValues.origin(envelope, AmqpValues.headers(props));
-        headers.put(Headers.ORIGINAL_EXCHANGE, origin[0]);
-        headers.put(Headers.ORIGINAL_ROUTING_KEY, origin[1]);
+        AmqpValues.Origin origin = AmqpValues.origin(envelope, AmqpValues.headers(props));
+        headers.put(Headers.ORIGINAL_EXCHANGE, origin.exchange());
+        headers.put(Headers.ORIGINAL_ROUTING_KEY, origin.routingKey());
         return headers;
     }
 

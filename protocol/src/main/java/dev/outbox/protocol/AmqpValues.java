@@ -58,9 +58,9 @@ public final class AmqpValues {
         putIfSet(out, "content-type", props.getContentType());
         putIfSet(out, "correlation-id", props.getCorrelationId());
         // After a retry the message comes back through the default exchange: report where it was first published.
-        String[] origin = origin(envelope, own);
-        out.put("routing-key", origin[1]);
-        out.put("exchange", origin[0]);
+        Origin origin = origin(envelope, own);
+        out.put("routing-key", origin.routingKey());
+        out.put("exchange", origin.exchange());
         out.put("redelivered", envelope.isRedeliver());
         own.forEach(out::putIfAbsent);
         return out;
@@ -75,7 +75,11 @@ public final class AmqpValues {
      * written by the SDK and is not trusted: it reads as 0.
      */
     public static int countHeader(Map<String, Object> headers, String name) {
-        Object v = headers.get(name);
+        return count(headers.get(name));
+    }
+
+    /** As {@link #countHeader}, for the value itself (a header value, or one read back from stored JSON). */
+    public static int count(Object v) {
         long n;
         if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
             n = ((Number) v).longValue();
@@ -97,16 +101,19 @@ public final class AmqpValues {
      * {@code original-routing-key}; for any other, the broker's envelope is the truth and such
      * headers, which any publisher can set, are ignored.
      */
-    public static String[] origin(Envelope envelope, Map<String, Object> headers) {
+    public static Origin origin(Envelope envelope, Map<String, Object> headers) {
         if (envelope.getExchange() == null || envelope.getExchange().isEmpty()) {
             Object exchange = headers.get(Headers.ORIGINAL_EXCHANGE);
             Object key = headers.get(Headers.ORIGINAL_ROUTING_KEY);
             if (exchange != null && key != null) {
-                return new String[] {exchange.toString(), key.toString()};
+                return new Origin(exchange.toString(), key.toString());
             }
         }
-        return new String[] {envelope.getExchange(), envelope.getRoutingKey()};
+        return new Origin(envelope.getExchange(), envelope.getRoutingKey());
     }
+
+    /** Where a message was first published. */
+    public record Origin(String exchange, String routingKey) {}
 
     /** As {@link #plain}, with instants as ISO-8601 text: for storing headers as JSON. */
     public static Object jsonSafe(Object value) {

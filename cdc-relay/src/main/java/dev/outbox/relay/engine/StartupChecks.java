@@ -1,5 +1,7 @@
 package dev.outbox.relay.engine;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.config.Setting;
@@ -16,6 +18,8 @@ import java.sql.Statement;
  * every event committed in between, so the relay refuses).
  */
 public final class StartupChecks {
+
+    private static final ObjectMapper OFFSET_JSON = new ObjectMapper();
 
     private final RelayConfig config;
     private final Database database;
@@ -189,10 +193,15 @@ public final class StartupChecks {
     /** The furthest WAL position in a stored Debezium offset ({@code lsn}, {@code lsn_commit}, {@code lsn_proc}), or -1. */
     static long storedPosition(String offsetJson) {
         long furthest = -1;
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"(lsn|lsn_commit|lsn_proc)\"\\s*:\\s*(\\d+)")
-                .matcher(offsetJson);
-        while (m.find()) {
-            furthest = Math.max(furthest, Long.parseLong(m.group(2)));
+        try {
+            JsonNode offset = OFFSET_JSON.readTree(offsetJson);
+            for (String field : new String[] {"lsn", "lsn_commit", "lsn_proc"}) {
+                if (offset.path(field).canConvertToLong()) {
+                    furthest = Math.max(furthest, offset.path(field).longValue());
+                }
+            }
+        } catch (java.io.IOException unreadable) {
+            // no position to compare: the check is skipped, as for an offset without one
         }
         return furthest;
     }

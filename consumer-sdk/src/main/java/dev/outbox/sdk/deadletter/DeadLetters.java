@@ -258,13 +258,10 @@ public final class DeadLetters implements AutoCloseable {
 
     private static int replayCount(JsonNode headers) {
         JsonNode count = headers.path(Headers.REPLAY_COUNT);
-        Map<String, Object> value = new HashMap<>();
-        if (count.isIntegralNumber()) {
-            value.put(Headers.REPLAY_COUNT, count.longValue());
-        } else if (count.isTextual()) {
-            value.put(Headers.REPLAY_COUNT, count.asText());
+        if (count.isIntegralNumber() && count.canConvertToLong()) {
+            return AmqpValues.count(count.longValue());
         }
-        return AmqpValues.countHeader(value, Headers.REPLAY_COUNT);
+        return count.isTextual() ? AmqpValues.count(count.asText()) : 0;
     }
 
     private static DeadLetter read(ResultSet rs) throws SQLException {
