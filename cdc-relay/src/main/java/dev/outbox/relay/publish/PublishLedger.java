@@ -1,6 +1,7 @@
 package dev.outbox.relay.publish;
 
 import dev.outbox.protocol.OutgoingMessage;
+import dev.outbox.sdk.internal.Unconfirmed;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -98,7 +99,7 @@ final class PublishLedger {
     /** Messages to publish (new, again, parked), by position. */
     private final NavigableMap<Long, Entry> waiting = new TreeMap<>();
     /** Messages published on the current channel and not yet confirmed, by sequence number. */
-    private final NavigableMap<Long, Entry> outstanding = new TreeMap<>();
+    private final Unconfirmed<Entry> outstanding = new Unconfirmed<>();
 
     private long channel;
     private long nextPosition;
@@ -183,7 +184,7 @@ final class PublishLedger {
         e.sequence = sequence;
         e.sentAtNanos = nowNanos;
         e.returned = false;
-        outstanding.put(sequence, e);
+        outstanding.add(sequence, e);
         outstandingBytes += e.message.body().length;
     }
 
@@ -192,10 +193,9 @@ final class PublishLedger {
         if (onChannel != channel || messageId == null) {
             return;
         }
-        for (Entry e : outstanding.values()) {
-            if (messageId.equals(e.message.messageId())) {
-                e.returned = true;
-            }
+        Entry e = outstanding.returned(o -> !o.returned && messageId.equals(o.message.messageId()));
+        if (e != null) {
+            e.returned = true;
         }
     }
 
@@ -214,8 +214,7 @@ final class PublishLedger {
         if (onChannel != channel) {
             return Settled.NONE;
         }
-        Map<Long, Entry> done =
-                multiple ? outstanding.headMap(sequence, true) : outstanding.subMap(sequence, true, sequence, true);
+        List<Entry> done = outstanding.settle(sequence, multiple);
         if (done.isEmpty()) {
             return Settled.NONE;
         }
@@ -223,7 +222,7 @@ final class PublishLedger {
         List<Entry> nacked = List.of();
         List<Entry> unrouted = List.of();
         List<Entry> returnedCopies = List.of();
-        for (Entry e : done.values()) {
+        for (Entry e : done) {
             outstandingBytes -= e.message.body().length;
             if (!ack) {
                 toWaiting(e, nowMillis + backoff.applyAsLong(e.nacks++));
@@ -242,7 +241,6 @@ final class PublishLedger {
                 confirmed.add(e);
             }
         }
-        done.clear();
         advance();
         return new Settled(confirmed, nacked, unrouted, returnedCopies);
     }
@@ -263,19 +261,17 @@ final class PublishLedger {
             return List.of();
         }
         channel++;
-        List<Entry> again = new ArrayList<>(outstanding.values());
+        List<Entry> again = outstanding.removeAll();
         for (Entry e : again) {
             toWaiting(e, 0);
         }
-        outstanding.clear();
         outstandingBytes = 0;
         return again;
     }
 
     /** The oldest message sent and not yet confirmed, or {@code null}. */
     Entry oldestOutstanding() {
-        Map.Entry<Long, Entry> first = outstanding.firstEntry();
-        return first == null ? null : first.getValue();
+        return outstanding.oldest();
     }
 
     /** {@code e} cannot be published as it is: its copy for {@code DLX} takes its place (and position). */
@@ -359,7 +355,7 @@ final class PublishLedger {
     void clear() {
         unfinished.clear();
         waiting.clear();
-        outstanding.clear();
+        outstanding.removeAll();
         outstandingBytes = 0;
         parked = 0;
         channel++;

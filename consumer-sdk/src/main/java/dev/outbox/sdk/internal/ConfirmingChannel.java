@@ -4,13 +4,8 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import dev.outbox.sdk.Broker;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentNavigableMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -34,7 +29,7 @@ public final class ConfirmingChannel implements AutoCloseable {
     /** The open channel and the messages published on it awaiting a confirm; guarded by this. */
     private Channel channel;
 
-    private Unconfirmed unconfirmed;
+    private Pendings unconfirmed;
 
     public ConfirmingChannel(Broker broker) {
         this.broker = broker;
@@ -92,7 +87,7 @@ public final class ConfirmingChannel implements AutoCloseable {
     private Channel channel() throws IOException {
         if (channel == null || !channel.isOpen()) {
             Channel ch = broker.createChannel();
-            Unconfirmed forChannel = new Unconfirmed(ch);
+            Pendings forChannel = new Pendings(ch);
             ch.confirmSelect();
             ch.addConfirmListener(forChannel::acked, forChannel::nacked);
             ch.addReturnListener(r -> forChannel.returned(
@@ -112,7 +107,7 @@ public final class ConfirmingChannel implements AutoCloseable {
 
     private synchronized void reset() {
         Channel c = channel;
-        Unconfirmed u = unconfirmed;
+        Pendings u = unconfirmed;
         channel = null;
         unconfirmed = null;
         if (c != null && c.isOpen()) {
@@ -149,26 +144,23 @@ public final class ConfirmingChannel implements AutoCloseable {
         }
     }
 
-    /**
-     * The messages published on one channel and not yet confirmed, by sequence number. Fed by
-     * that channel's listeners on the connection's thread.
-     */
-    private static final class Unconfirmed {
+    /** The messages published on one channel and not yet confirmed, fed by that channel's listeners. */
+    private static final class Pendings {
         private final Channel channel;
-        private final ConcurrentNavigableMap<Long, Pending> bySequence = new ConcurrentSkipListMap<>();
+        private final Unconfirmed<Pending> unconfirmed = new Unconfirmed<>();
 
-        Unconfirmed(Channel channel) {
+        Pendings(Channel channel) {
             this.channel = channel;
         }
 
         Pending add(long sequence, String exchange, String routingKey, String messageId) {
             Pending p = new Pending(channel, exchange, routingKey, messageId);
-            bySequence.put(sequence, p);
+            unconfirmed.add(sequence, p);
             return p;
         }
 
         void acked(long sequence, boolean multiple) {
-            for (Pending p : take(sequence, multiple)) {
+            for (Pending p : unconfirmed.settle(sequence, multiple)) {
                 p.outcome.complete(
                         p.returned
                                 ? "no queue took the message sent to exchange '" + p.exchange + "' with routing key '"
@@ -178,42 +170,25 @@ public final class ConfirmingChannel implements AutoCloseable {
         }
 
         void nacked(long sequence, boolean multiple) {
-            for (Pending p : take(sequence, multiple)) {
+            for (Pending p : unconfirmed.settle(sequence, multiple)) {
                 p.outcome.completeExceptionally(new IOException("RabbitMQ nacked the message"));
             }
         }
 
-        /**
-         * RabbitMQ sends a message's return before its confirm, and handles a channel's publishes
-         * in order: the return is for the earliest unconfirmed message it matches.
-         */
         void returned(String exchange, String routingKey, String messageId) {
-            for (Pending p : bySequence.values()) {
-                if (!p.returned
-                        && p.exchange.equals(exchange)
-                        && p.routingKey.equals(routingKey)
-                        && Objects.equals(p.messageId, messageId)) {
-                    p.returned = true;
-                    return;
-                }
+            Pending p = unconfirmed.returned(c -> !c.returned
+                    && c.exchange.equals(exchange)
+                    && c.routingKey.equals(routingKey)
+                    && Objects.equals(c.messageId, messageId));
+            if (p != null) {
+                p.returned = true;
             }
         }
 
         void failAll(String reason) {
-            for (Long sequence : bySequence.keySet()) {
-                Pending p = bySequence.remove(sequence);
-                if (p != null) {
-                    p.outcome.completeExceptionally(new IOException(reason));
-                }
+            for (Pending p : unconfirmed.removeAll()) {
+                p.outcome.completeExceptionally(new IOException(reason));
             }
-        }
-
-        private Iterable<Pending> take(long sequence, boolean multiple) {
-            Map<Long, Pending> done =
-                    multiple ? bySequence.headMap(sequence, true) : bySequence.subMap(sequence, true, sequence, true);
-            List<Pending> taken = new ArrayList<>(done.values());
-            done.clear();
-            return taken;
         }
     }
 }
