@@ -4,9 +4,12 @@ WORKDIR /src
 COPY .mvn/ .mvn/
 COPY mvnw pom.xml ./
 COPY test-support/ test-support/
+COPY protocol/ protocol/
 COPY db/ db/
 COPY consumer-sdk/ consumer-sdk/
 COPY cdc-relay/ cdc-relay/
+# Maven reads every module the parent names; the benchmark is not built, its pom is enough.
+COPY bench/pom.xml bench/
 RUN ./mvnw -B -q package -DskipTests -pl cdc-relay -am
 
 FROM eclipse-temurin:17-jre

@@ -131,9 +131,10 @@ final class RelayRun implements AutoCloseable {
 
     private static Path launcher() {
         Path launcher = Path.of("scripts", "relay");
-        if (!Files.exists(Path.of("cdc-relay", "target", "cdc-relay.jar"))) {
-            throw new IllegalStateException(
-                    "cdc-relay/target/cdc-relay.jar not found: run ./mvnw package first (bench/run does)");
+        // scripts/relay runs RELAY_JAR when it is set (bench/patches' variants), else the built jar.
+        Path jar = Path.of(System.getenv().getOrDefault("RELAY_JAR", "cdc-relay/target/cdc-relay.jar"));
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " not found: run ./mvnw package first (bench/run does)");
         }
         return launcher.toAbsolutePath();
     }

@@ -14,8 +14,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The relay replaces some Debezium and Kafka classes with patched copies (see each class's
- * header and docs/operating.md's Development section): ChangeEventQueue, whose poll() returns what it
+ * The relay replaces some Debezium and Kafka classes with patched copies (docs/patches.md;
+ * the patches are cdc-relay/patches/*.patch, the copies cdc-relay/src/patched/java): ChangeEventQueue, whose poll() returns what it
  * holds at once; CommonEventMeter, which formats the LastEvent metric when it is read;
  * DateTimeFormat, which reads PostgreSQL's timestamptz text by hand; SourceInfo, which writes
  * source.sequence without Jackson; PgOutputMessageDecoder, which decodes column text with
@@ -38,8 +38,8 @@ class DebeziumPatchTest {
                         "ChangeEventQueue, CommonEventMeter, DateTimeFormat, SourceInfo and PgOutputMessageDecoder in cdc-relay are"
                                 + " patched copies of Debezium "
                                 + PATCHED_FROM
-                                + "'s: compare them with the new version's source, re-apply the patches (or drop those"
-                                + " fixed), then update PATCHED_FROM")
+                                + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
+                                + " source (drop those upstream fixed, see docs/patches.md), then update PATCHED_FROM")
                 .isEqualTo(PATCHED_FROM);
     }
 
@@ -51,10 +51,10 @@ class DebeziumPatchTest {
                         .getCodeSource()
                         .getLocation()
                         .toString())
-                .as(
-                        "ConnectSchema in cdc-relay is a patched copy of Kafka's " + PATCHED_FROM_CONNECT_API
-                                + ": compare it with"
-                                + " the new version's source, re-apply the patch (or drop it if fixed), then update PATCHED_FROM_CONNECT_API")
+                .as("ConnectSchema in cdc-relay is a patched copy of Kafka's " + PATCHED_FROM_CONNECT_API
+                        + ": run"
+                        + " scripts/upstream-patches apply (or drop the patch if fixed, see docs/patches.md), then update"
+                        + " PATCHED_FROM_CONNECT_API")
                 .endsWith("/" + PATCHED_FROM_CONNECT_API);
     }
 

@@ -13,9 +13,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * After packaging: the relay's jar ships the patched Debezium and Kafka classes (see
- * DebeziumPatchTest), not the libraries' own. Every class compiled from the relay's
- * src/main/java/io and src/main/java/org is one of those patches (or a class of theirs, nested
- * ones included), so the list is read from target/classes rather than kept by hand.
+ * DebeziumPatchTest), not the libraries' own. Every class compiled into the packages io and org
+ * comes from src/patched/java (docs/patches.md), nested ones included, so the list is read
+ * from target/classes rather than kept by hand.
  */
 class ShadedJarIT {
 
