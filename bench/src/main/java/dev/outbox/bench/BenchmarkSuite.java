@@ -25,13 +25,14 @@ import java.util.concurrent.TimeUnit;
  * The whole benchmark in one run, so every ratio compares figures of the same machine at the
  * same time: (1) PostgreSQL appends, (2) RabbitMQ confirmed publishes (plain client, SDK
  * Publisher, relay publisher), (3) relay drain of rows written ahead and its ratio to (2),
- * (4) relay steady-state latency at fixed offered rates, (5) relay RSS and CPU, (6) consumer.
+ * (4) relay steady-state latency at fixed offered rates, (5) relay RSS and CPU, (6) consumer,
+ * (7) writers while the relay prunes old rows (only with {@code --only ...,retention}).
  * Prints a Markdown table and writes it, the raw figures and a latency plot to
  * {@code bench/target/results/}.
  *
  * <p>Args: {@code --repeats N} [3], {@code --drain ROWS} [200000], {@code --seconds S} per
  * steady-state run [20], {@code --quick} (1 repeat, 20000 rows, 8 s: a smoke run),
- * {@code --only append,broker,drain,steady,consume} (some parts; ratios to a part not run are left out),
+ * {@code --only append,broker,drain,steady,consume,retention} (some parts; ratios to a part not run are left out),
  * {@code --rates 1000,3000,5000} (the fixed steady-state rates; 50% and 90% of the limit are added when it was measured).
  */
 public final class BenchmarkSuite {
@@ -137,6 +138,9 @@ public final class BenchmarkSuite {
             }
             if (parts.contains("consume")) {
                 consume(vhost);
+            }
+            if (parts.contains("retention")) {
+                retention(vhost.uri());
             }
         }
         writeTable();
@@ -282,6 +286,67 @@ public final class BenchmarkSuite {
         double rate = AppendBenchmark.run(db, 8, perTx, 10);
         db.execute("TRUNCATE events");
         return rate;
+    }
+
+    /**
+     * (7) What the retention rule costs writers: 8 threads appending while the relay streams and
+     * prunes a backlog of {@value #RETENTION_BACKLOG} old rows, against the same with retention
+     * off, alternating, in one run.
+     */
+    private void retention(String uri) throws Exception {
+        List<Double> off = new ArrayList<>();
+        List<Double> on = new ArrayList<>();
+        List<Double> prunedPerSecond = new ArrayList<>();
+        for (int r = 0; r < repeats; r++) {
+            off.add(retentionRun(uri, false)[0]);
+            double[] pruning = retentionRun(uri, true);
+            on.add(pruning[0]);
+            prunedPerSecond.add(pruning[1]);
+        }
+        row(
+                "7. PostgreSQL: outbox appends (8 threads, 1 event per transaction) while the relay streams,"
+                        + " retention off / on (pruning a backlog of " + String.format("%,d", RETENTION_BACKLOG)
+                        + " old rows)",
+                Stats.of(off).describe("%,.0f") + " / " + Stats.of(on).describe("%,.0f") + " events/s",
+                "ratio on/off "
+                        + String.format(
+                                "%.2f", Stats.of(on).median() / Stats.of(off).median()) + "; rows pruned meanwhile "
+                        + Stats.of(prunedPerSecond).describe("%,.0f") + "/s");
+    }
+
+    private static final int RETENTION_BACKLOG = 200_000;
+    private static final int RETENTION_SECONDS = 10;
+
+    /** Writers' events/s and old rows deleted per second while they wrote. */
+    private double[] retentionRun(String uri, boolean pruning) throws Exception {
+        try (TestDatabase db = PostgresFixture.get().createDatabase("bench_retention")) {
+            Migrations.apply(db.dataSource());
+            Map<String, String> env = relayEnv(db, uri, "bench_retention_" + System.nanoTime() % 1_000_000);
+            env.put("RELAY_EVENTS_RETENTION_HOURS", pruning ? "72" : "0");
+            env.put("RELAY_PRUNE_INTERVAL_MS", "1000");
+            Deliveries deliveries = new Deliveries();
+            try (BenchQueue queue = BenchQueue.open(uri, deliveries.callback());
+                    RelayRun relay = RelayRun.start(env, "bench-relay-retention")) {
+                relay.awaitReady();
+                db.execute("INSERT INTO events (routing_key, payload, created_at) SELECT 'bench.created', '"
+                        + Figures.ORDER_PAYLOAD + "'::jsonb, now() - interval '5 days' FROM generate_series(1, "
+                        + RETENTION_BACKLOG + ")");
+                Deliveries.await(
+                        () -> deliveries.received() >= RETENTION_BACKLOG,
+                        15,
+                        TimeUnit.MINUTES,
+                        "the backlog to be published");
+                String old = "SELECT count(*) FROM events WHERE created_at < now() - interval '1 day'";
+                long before = db.queryLong(old);
+                double rate = AppendBenchmark.run(db, 8, 1, RETENTION_SECONDS);
+                long after = db.queryLong(old);
+                relay.checkAlive();
+                log(String.format(
+                        "retention %s: writers %.0f events/s; %d old rows deleted while they wrote",
+                        pruning ? "on" : "off", rate, before - after));
+                return new double[] {rate, (before - after) / (double) RETENTION_SECONDS};
+            }
+        }
     }
 
     /** Rows written while the relay is stopped (after its first start made the slot), then a restart: events/s, peak RSS MB, CPU s per 100k. */

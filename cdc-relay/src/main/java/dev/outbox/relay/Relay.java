@@ -4,6 +4,7 @@ import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.OutboxStream;
+import dev.outbox.relay.engine.Retention;
 import dev.outbox.relay.engine.SlotMonitor;
 import dev.outbox.relay.engine.StartupChecks;
 import dev.outbox.relay.http.HealthServer;
@@ -55,8 +56,15 @@ public final class Relay {
         checkBroker(connector);
         publisher = new ConfirmingPublisher(connector, config, metrics);
         SlotMonitor slotMonitor = new SlotMonitor(database, config.slot(), metrics);
+        Retention retention = new Retention(database, config, metrics);
         ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "relay-maintenance");
+            t.setDaemon(true);
+            return t;
+        });
+        // Its own thread: a run that deletes a backlog must not hold up the checks above.
+        ScheduledExecutorService pruning = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "relay-retention");
             t.setDaemon(true);
             return t;
         });
@@ -76,11 +84,25 @@ public final class Relay {
                     0,
                     1,
                     TimeUnit.SECONDS);
+            long pruneMs = config.pruneInterval().toMillis();
+            LOG.info("Retention: {}; rules run every {} ms while streaming", Retention.describe(config), pruneMs);
+            pruning.scheduleWithFixedDelay(
+                    () -> {
+                        OutboxStream current = stream;
+                        if (current != null && current.isStreaming()) {
+                            retention.run();
+                        }
+                    },
+                    pruneMs,
+                    pruneMs,
+                    TimeUnit.MILLISECONDS);
             streamUntilStopped();
         } finally {
+            pruning.shutdownNow();
             maintenance.shutdownNow();
             stopCapture();
             slotMonitor.close();
+            retention.close();
             publisher.close();
             stopped.countDown();
         }

@@ -2,6 +2,7 @@ package dev.outbox.relay.cli;
 
 import dev.outbox.protocol.OutgoingMessage;
 import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.config.Setting;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.EventRecords;
 import dev.outbox.relay.metrics.RelayMetrics;
@@ -56,6 +57,7 @@ final class RepublishCommand implements Callable<Integer> {
         RelayMetrics metrics = new RelayMetrics();
         try (ConfirmingPublisher publisher = new ConfirmingPublisher(new BrokerConnector(config), config, metrics);
                 Connection c = new Database(config).open()) {
+            warnIfOlderThanKept(c, table, config);
             long after = Long.MIN_VALUE;
             while (true) {
                 List<OutgoingMessage> chunk = new ArrayList<>();
@@ -99,6 +101,34 @@ final class RepublishCommand implements Callable<Integer> {
         }
         System.out.println("republished " + published + " events");
         return 0;
+    }
+
+    /**
+     * The range asked for starts before the oldest row kept: what was there was deleted by the
+     * retention rule (or never committed), and cannot be published again from this table.
+     */
+    private void warnIfOlderThanKept(Connection c, String table, RelayConfig config) throws java.sql.SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, created_at FROM " + table
+                        + " WHERE created_at = (SELECT min(created_at) FROM " + table + ") ORDER BY id LIMIT 1");
+                PreparedStatement first = c.prepareStatement("SELECT min(id) FROM " + table);
+                ResultSet oldest = ps.executeQuery();
+                ResultSet lowest = first.executeQuery()) {
+            if (!oldest.next() || !lowest.next()) {
+                return;
+            }
+            OffsetDateTime oldestAt = oldest.getObject(2, OffsetDateTime.class);
+            long lowestId = lowest.getLong(1);
+            boolean before = from.fromId != null
+                    ? from.fromId < lowestId
+                    : OffsetDateTime.parse(normalise(from.since)).isBefore(oldestAt);
+            if (before) {
+                System.err.println("warning: the oldest events row kept is id " + lowestId + ", the oldest created at "
+                        + oldestAt + "; rows before it were deleted by the retention rule ("
+                        + Setting.EVENTS_RETENTION_HOURS.variable() + "="
+                        + config.eventsRetention().toHours()
+                        + ") or never committed, and cannot be published again from this table");
+            }
+        }
     }
 
     /** PostgreSQL prints "2026-11-28 06:00:00.123+00"; accept that as well as ISO-8601. */

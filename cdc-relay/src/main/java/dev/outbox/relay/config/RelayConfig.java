@@ -44,6 +44,9 @@ public record RelayConfig(
         int maxParked,
         Duration shutdownTimeout,
         boolean captureDeadLetters,
+        Duration eventsRetention,
+        Duration deadLettersRetention,
+        Duration pruneInterval,
         String logLevel,
         String logFormat) {
 
@@ -53,7 +56,7 @@ public record RelayConfig(
 
     /** Read by scripts/relay, not by the relay itself. */
     private static final java.util.Set<String> LAUNCHER_VARIABLES =
-            java.util.Set.of("RELAY_JAVA_OPTS", "RELAY_JAVA_EXTRA_OPTS");
+            java.util.Set.of("RELAY_JAVA_OPTS", "RELAY_JAVA_EXTRA_OPTS", "RELAY_JAVA", "RELAY_JAR");
 
     /**
      * {@code RELAY_*} variables in {@code env} that no setting reads: most likely a typo, which
@@ -170,6 +173,15 @@ public record RelayConfig(
                         Duration.ofMillis(
                                 intIn(Setting.SHUTDOWN_TIMEOUT_MS, raw.get(Setting.SHUTDOWN_TIMEOUT_MS), 0, 3_600_000)),
                         bool(Setting.CAPTURE_DEAD_LETTERS, raw.get(Setting.CAPTURE_DEAD_LETTERS)),
+                        Duration.ofHours(intIn(
+                                Setting.EVENTS_RETENTION_HOURS, raw.get(Setting.EVENTS_RETENTION_HOURS), 0, 876_000)),
+                        Duration.ofHours(intIn(
+                                Setting.DEAD_LETTERS_RETENTION_HOURS,
+                                raw.get(Setting.DEAD_LETTERS_RETENTION_HOURS),
+                                0,
+                                876_000)),
+                        Duration.ofMillis(
+                                intIn(Setting.PRUNE_INTERVAL_MS, raw.get(Setting.PRUNE_INTERVAL_MS), 100, 86_400_000)),
                         logLevel,
                         logFormat)
                 .checkedAgainstEachOther();

@@ -83,6 +83,15 @@ public enum Setting {
             "RELAY_CAPTURE_DEAD_LETTERS",
             "true",
             "Run the dead-letter capture in the relay: messages in the dead_letters and unrouted queues are stored in the dead_letters table."),
+    EVENTS_RETENTION_HOURS(
+            "RELAY_EVENTS_RETENTION_HOURS",
+            "72",
+            "events rows older than this are deleted, in small batches, once every logical slot of the database has confirmed them; 0 keeps every row."),
+    DEAD_LETTERS_RETENTION_HOURS(
+            "RELAY_DEAD_LETTERS_RETENTION_HOURS",
+            "720",
+            "dead_letters rows replayed or discarded longer ago than this are deleted; rows still new are kept whatever their age; 0 keeps every row."),
+    PRUNE_INTERVAL_MS("RELAY_PRUNE_INTERVAL_MS", "60000", "How often the retention rules run while the relay streams."),
     LOG_LEVEL("RELAY_LOG_LEVEL", "INFO", "Level of the relay's own loggers: ERROR, WARN, INFO, DEBUG or TRACE."),
     LOG_FORMAT("RELAY_LOG_FORMAT", "text", "text for people, json for log collectors (one JSON object a line).");
 

@@ -30,6 +30,11 @@ public final class RelayMetrics {
     private final AtomicInteger brokerConnected = new AtomicInteger();
     private final AtomicInteger streaming = new AtomicInteger();
     private final AtomicLong offsetsFailingSince = new AtomicLong();
+    private final Counter eventsPruned;
+    private final Counter deadLettersPruned;
+    private final Counter prunePasses;
+    /** created_at of the oldest events row, epoch ms; 0 when the table is empty or not yet read. */
+    private final AtomicLong oldestEventMillis = new AtomicLong();
 
     public RelayMetrics() {
         new JvmMemoryMetrics().bindTo(registry);
@@ -74,6 +79,31 @@ public final class RelayMetrics {
                                 + " a restart publishes again what was confirmed since")
                 .baseUnit("seconds")
                 .register(registry);
+        eventsPruned = Counter.builder("relay.events.pruned")
+                .description("events rows deleted by the retention rule (RELAY_EVENTS_RETENTION_HOURS)")
+                .register(registry);
+        deadLettersPruned = Counter.builder("relay.dead.letters.pruned")
+                .description("Replayed or discarded dead_letters rows deleted (RELAY_DEAD_LETTERS_RETENTION_HOURS)")
+                .register(registry);
+        prunePasses = Counter.builder("relay.prune.passes")
+                .description("Runs of the retention rules that completed")
+                .register(registry);
+        Gauge.builder(
+                        "relay.events.oldest.age",
+                        oldestEventMillis,
+                        at -> at.get() == 0 ? 0 : (System.currentTimeMillis() - at.get()) / 1000.0)
+                .description(
+                        "Age of the oldest row kept in events (0 when empty); stays near the retention when pruning works")
+                .baseUnit("seconds")
+                .register(registry);
+    }
+
+    /** One run of the retention rules completed: rows deleted, and the oldest events row kept (epoch ms, 0: none). */
+    public void pruned(long events, long deadLetters, long oldestEventMillis) {
+        eventsPruned.increment(events);
+        deadLettersPruned.increment(deadLetters);
+        this.oldestEventMillis.set(oldestEventMillis);
+        prunePasses.increment();
     }
 
     /** Offset writes fail since {@code epochMillis}; 0 when they succeed again. */
@@ -112,6 +142,11 @@ public final class RelayMetrics {
         if (commitMillis > 0) {
             commitToConfirm.record(Duration.ofMillis(Math.max(0, nowMillis - commitMillis)));
         }
+    }
+
+    /** Completed runs of the retention rules so far (relay_prune_passes_total). */
+    public long prunePassesTotal() {
+        return (long) prunePasses.count();
     }
 
     /** Messages published again so far (relay_messages_republished_total). */

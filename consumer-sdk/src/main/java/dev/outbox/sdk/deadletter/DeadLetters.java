@@ -216,7 +216,7 @@ public final class DeadLetters implements AutoCloseable {
     public int discard(List<Long> ids) throws SQLException {
         try (Connection c = dataSource.getConnection();
                 PreparedStatement ps = c.prepareStatement(
-                        "UPDATE dead_letters SET status = 'discarded' WHERE id = ANY (?) AND status = 'new'")) {
+                        "UPDATE dead_letters SET status = 'discarded', discarded_at = now() WHERE id = ANY (?) AND status = 'new'")) {
             ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
             return ps.executeUpdate();
         }
