@@ -75,4 +75,15 @@ public final class Database {
                 path,
                 params);
     }
+
+    /** Closes a connection that may already be broken, as the periodic tasks do before opening another. */
+    static void closeQuietly(java.sql.Connection connection) {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // broken anyway
+            }
+        }
+    }
 }

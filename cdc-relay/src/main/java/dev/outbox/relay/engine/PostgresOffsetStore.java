@@ -255,14 +255,8 @@ public class PostgresOffsetStore extends MemoryOffsetBackingStore {
     }
 
     private void closeConnection() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException ignored) {
-                // already broken
-            }
-            connection = null;
-        }
+        Database.closeQuietly(connection);
+        connection = null;
     }
 
     private static ByteBuffer bytes(String text) {

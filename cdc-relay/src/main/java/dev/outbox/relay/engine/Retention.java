@@ -221,14 +221,8 @@ public final class Retention {
     }
 
     private void closeConnection() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException ignored) {
-                // broken anyway
-            }
-            connection = null;
-        }
+        Database.closeQuietly(connection);
+        connection = null;
     }
 
     /** What the relay's start-up log says of the rules. */

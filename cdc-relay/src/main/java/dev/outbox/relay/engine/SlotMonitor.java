@@ -41,13 +41,7 @@ public final class SlotMonitor {
     }
 
     public synchronized void close() {
-        if (connection != null) {
-            try {
-                connection.close();
-            } catch (SQLException ignored) {
-                // broken anyway
-            }
-            connection = null;
-        }
+        Database.closeQuietly(connection);
+        connection = null;
     }
 }

@@ -3,7 +3,6 @@ package dev.outbox.relay.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.debezium.connector.base.ChangeEventQueue;
-import io.debezium.connector.postgresql.SourceInfo;
 import io.debezium.connector.postgresql.connection.DateTimeFormat;
 import io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder;
 import io.debezium.pipeline.meters.CommonEventMeter;
@@ -14,17 +13,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The relay replaces some Debezium and Kafka classes with patched copies (docs/patches.md;
- * the patches are cdc-relay/patches/*.patch, the copies cdc-relay/src/patched/java): ChangeEventQueue, whose poll() returns what it
- * holds at once; CommonEventMeter, which formats the LastEvent metric when it is read;
- * DateTimeFormat, which reads PostgreSQL's timestamptz text by hand; SourceInfo, which writes
- * source.sequence without Jackson; PgOutputMessageDecoder, which decodes column text with
- * StandardCharsets.UTF_8 instead of looking the charset up by name and skips a value over 16 MiB
- * (EventRecordsTest, LargePayloadsIT); and Kafka's ConnectSchema, which words a validation error
- * only when there is one. These tests keep the copies honest: they are the classes the relay
- * loads, taken from the versions the build uses. Each patch's behaviour is pinned by its own
- * test beside the class's package (DateTimeFormatPatchTest, SourceInfoPatchTest,
- * ConnectSchemaPatchTest).
+ * The relay replaces some Debezium and Kafka classes with patched copies (docs/patches.md; the
+ * patches are cdc-relay/patches/*.patch, the copies cdc-relay/src/patched/java):
+ * ChangeEventQueue, whose poll() returns what it holds at once; CommonEventMeter, which formats
+ * the LastEvent metric when it is read; DateTimeFormat, which reads PostgreSQL's timestamptz
+ * text by hand; PgOutputMessageDecoder, which skips a value over 16 MiB (EventRecordsTest,
+ * LargePayloadsIT); and Kafka's ConnectSchema, which words a validation error only when there
+ * is one. These tests keep the copies honest: they are the classes the relay loads, taken from
+ * the versions the build uses. Each patch's behaviour is pinned by its own test beside the
+ * class's package (ChangeEventQueuePatchTest, DateTimeFormatPatchTest, ConnectSchemaPatchTest).
  */
 class DebeziumPatchTest {
 
@@ -34,12 +31,11 @@ class DebeziumPatchTest {
     @Test
     void patchedQueueWasTakenFromTheDebeziumVersionInUse() {
         assertThat(io.debezium.connector.postgresql.Module.version())
-                .as(
-                        "ChangeEventQueue, CommonEventMeter, DateTimeFormat, SourceInfo and PgOutputMessageDecoder in cdc-relay are"
-                                + " patched copies of Debezium "
-                                + PATCHED_FROM
-                                + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
-                                + " source (drop those upstream fixed, see docs/patches.md), then update PATCHED_FROM")
+                .as("ChangeEventQueue, CommonEventMeter, DateTimeFormat and PgOutputMessageDecoder in cdc-relay are"
+                        + " patched copies of Debezium "
+                        + PATCHED_FROM
+                        + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
+                        + " source (drop those upstream fixed, see docs/patches.md), then update PATCHED_FROM")
                 .isEqualTo(PATCHED_FROM);
     }
 
@@ -64,7 +60,6 @@ class DebeziumPatchTest {
                 ChangeEventQueue.class,
                 CommonEventMeter.class,
                 DateTimeFormat.class,
-                SourceInfo.class,
                 PgOutputMessageDecoder.class,
                 ConnectSchema.class
             })

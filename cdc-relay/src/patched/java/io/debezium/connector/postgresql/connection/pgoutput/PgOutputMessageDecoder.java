@@ -3,18 +3,14 @@
  *
  * Licensed under the Apache Software License version 2.0, available at http://www.apache.org/licenses/LICENSE-2.0
  *
- * cdc-relay: a copy of debezium-connector-postgres 3.6.1.Final's PgOutputMessageDecoder with two
- * changes, in readColumnValueAsString() (marked "cdc-relay patch"). A column value longer than
+ * cdc-relay: a copy of debezium-connector-postgres 3.6.1.Final's PgOutputMessageDecoder with one
+ * change, in readColumnValueAsString() (marked "cdc-relay patch"). A column value longer than
  * OVERSIZE_BYTES is not copied and decoded (two more copies of it could exhaust the relay's
  * heap, on every start, at the same row): it reads as the JSON object {@link #oversizeMarker},
  * which no jsonb value can equal, and the relay sets the event aside as relay_error
- * (docs/decisions/010-byte-bounded-buffers.md). And Charset.forName("UTF-8") for
- * every column value became StandardCharsets.UTF_8, the same charset. The JDK caches the last
- * two charset names looked up in two static fields shared by all threads; amqp-client looks up
- * "utf-8" for every string it writes on the publishing thread, so the two names kept swapping
- * places from two cores (docs/decisions/002-per-event-patches.md). The
- * relay's jar ships this class instead of Debezium's (the shade filter in cdc-relay/pom.xml);
- * DebeziumPatchTest fails when the Debezium version changes.
+ * (docs/decisions/010-byte-bounded-buffers.md, docs/patches.md). The relay's jar ships this
+ * class instead of Debezium's (the shade filter in cdc-relay/pom.xml); DebeziumPatchTest fails
+ * when the Debezium version changes.
  */
 package io.debezium.connector.postgresql.connection.pgoutput;
 
@@ -759,7 +755,7 @@ public class PgOutputMessageDecoder extends AbstractMessageDecoder {
         }
         byte[] value = new byte[length];
         buffer.get(value, 0, length);
-        return new String(value, StandardCharsets.UTF_8);  // cdc-relay patch: was Charset.forName("UTF-8")
+        return new String(value, Charset.forName("UTF-8"));
     }
 
     /**
