@@ -96,6 +96,7 @@ public final class RelayMetrics {
                         "Age of the oldest row kept in events (0 when empty); stays near the retention when pruning works")
                 .baseUnit("seconds")
                 .register(registry);
+        relayError(RELAY_ERROR, 0);
     }
 
     /** One run of the retention rules completed: rows deleted, and the oldest events row kept (epoch ms, 0: none). */
@@ -122,7 +123,17 @@ public final class RelayMetrics {
                 .increment(count);
     }
 
+    /**
+     * The reason the relay sets events aside with (dead-letter reason {@code relay_error}). Its
+     * counter exists from the start, at 0, so an alert on its increase sees the first one.
+     */
+    public static final String RELAY_ERROR = "relay_error";
+
     public void relayError(String reason) {
+        relayError(reason, 1);
+    }
+
+    private void relayError(String reason, int count) {
         errorsByReason
                 .computeIfAbsent(
                         reason,
@@ -130,7 +141,7 @@ public final class RelayMetrics {
                                 .description("Events the relay could not publish and sent to DLX")
                                 .tag("reason", r)
                                 .register(registry))
-                .increment();
+                .increment(count);
     }
 
     public void batch(int size, Duration publishTime) {

@@ -54,7 +54,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ConfirmingPublisher.class);
     private static final long MAX_BACKOFF_MS = 5_000;
     private static final Pattern MAX_SIZE = Pattern.compile("larger than configured max size (\\d+)");
-    static final String RELAY_ERROR = "relay_error";
+    static final String RELAY_ERROR = RelayMetrics.RELAY_ERROR;
 
     private final BrokerSession session;
     private final RelayConfig config;
