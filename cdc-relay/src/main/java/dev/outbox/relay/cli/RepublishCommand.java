@@ -108,16 +108,14 @@ final class RepublishCommand implements Callable<Integer> {
      * retention rule (or never committed), and cannot be published again from this table.
      */
     private void warnIfOlderThanKept(Connection c, String table, RelayConfig config) throws java.sql.SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, created_at FROM " + table
-                        + " WHERE created_at = (SELECT min(created_at) FROM " + table + ") ORDER BY id LIMIT 1");
-                PreparedStatement first = c.prepareStatement("SELECT min(id) FROM " + table);
-                ResultSet oldest = ps.executeQuery();
-                ResultSet lowest = first.executeQuery()) {
-            if (!oldest.next() || !lowest.next()) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT min(id), min(created_at) FROM " + table);
+                ResultSet kept = ps.executeQuery()) {
+            kept.next();
+            OffsetDateTime oldestAt = kept.getObject(2, OffsetDateTime.class);
+            if (oldestAt == null) {
                 return;
             }
-            OffsetDateTime oldestAt = oldest.getObject(2, OffsetDateTime.class);
-            long lowestId = lowest.getLong(1);
+            long lowestId = kept.getLong(1);
             boolean before = from.fromId != null
                     ? from.fromId < lowestId
                     : OffsetDateTime.parse(normalise(from.since)).isBefore(oldestAt);

@@ -48,6 +48,10 @@ public final class Retention {
     private volatile boolean closed;
     private Connection connection;
     private long lastHeldBackWarningMillis;
+    /** Another slot that kept this run from deleting anything, and how far it has confirmed; null when none did. */
+    private String holdingSlot;
+
+    private long holdingLsn;
 
     public Retention(Database database, RelayConfig config, RelayMetrics metrics) {
         this.database = database;
@@ -69,6 +73,9 @@ public final class Retention {
             long deadLetters = deadLettersRetention.isZero() ? 0 : pruneDeadLetters(c);
             long oldest = oldestEventMillis(c);
             metrics.pruned(events, deadLetters, oldest);
+            if (holdingSlot != null) {
+                warnIfHeldBack(oldest);
+            }
             if (events > 0 || deadLetters > 0) {
                 LOG.info(
                         "Retention: deleted {} events rows older than {} h and {} dead_letters rows handled more than {} h ago",
@@ -122,9 +129,9 @@ public final class Retention {
                 deleted = deleteInBatches(ps);
             }
         }
-        if (deleted == 0 && laggingSlot != null && !laggingSlot.equals(ownSlot)) {
-            warnIfHeldBack(c, laggingSlot, laggingLsn);
-        }
+        boolean heldBack = deleted == 0 && laggingSlot != null && !laggingSlot.equals(ownSlot);
+        holdingSlot = heldBack ? laggingSlot : null;
+        holdingLsn = laggingLsn;
         return deleted;
     }
 
@@ -156,36 +163,28 @@ public final class Retention {
      * for a while: say which, hourly. The relay's own slot standing still is its slot lag, or a quiet
      * outbox, whose last rows go with the next event.
      */
-    private void warnIfHeldBack(Connection c, String slot, long confirmedLsn) throws SQLException {
+    private void warnIfHeldBack(long oldestMillis) {
         long now = System.currentTimeMillis();
         long waitingSince = watermarks.oldestWaitingMillis();
-        if (waitingSince < 0
+        if (oldestMillis == 0
+                || oldestMillis >= now - eventsRetention.toMillis()
+                || waitingSince < 0
                 || now - waitingSince < HELD_BACK_AFTER.toMillis()
                 || now - lastHeldBackWarningMillis < HELD_BACK_WARNING_EVERY.toMillis()) {
             return;
         }
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT min(created_at) FROM events" + " WHERE created_at < now() - make_interval(secs => ?)")) {
-            ps.setLong(1, eventsRetention.toSeconds());
-            try (ResultSet rs = ps.executeQuery()) {
-                Timestamp oldest = rs.next() ? rs.getTimestamp(1) : null;
-                if (oldest == null) {
-                    return;
-                }
-                lastHeldBackWarningMillis = now;
-                LOG.warn(
-                        "events rows older than {} h are kept (the oldest from {}): slot {} has not confirmed the WAL"
-                                + " past byte {} for {} min, and rows go only once every logical slot of the database"
-                                + " has them. If nothing reads that slot any more, drop it"
-                                + " (SELECT pg_drop_replication_slot('{}'))",
-                        eventsRetention.toHours(),
-                        oldest.toInstant(),
-                        slot,
-                        confirmedLsn,
-                        (now - waitingSince) / 60_000,
-                        slot);
-            }
-        }
+        lastHeldBackWarningMillis = now;
+        LOG.warn(
+                "events rows older than {} h are kept (the oldest from {}): slot {} has not confirmed the WAL"
+                        + " past byte {} for {} min, and rows go only once every logical slot of the database"
+                        + " has them. If nothing reads that slot any more, drop it"
+                        + " (SELECT pg_drop_replication_slot('{}'))",
+                eventsRetention.toHours(),
+                java.time.Instant.ofEpochMilli(oldestMillis),
+                holdingSlot,
+                holdingLsn,
+                (now - waitingSince) / 60_000,
+                holdingSlot);
     }
 
     private static long oldestEventMillis(Connection c) throws SQLException {
