@@ -28,9 +28,10 @@ $$;
 GRANT USAGE ON SCHEMA public TO outbox_relay, outbox_app, outbox_consumer;
 
 -- The relay: read the outbox, keep its offsets, store and replay dead letters.
-GRANT SELECT ON events TO outbox_relay;
+-- DELETE: the retention rule removes published rows (RELAY_EVENTS_RETENTION_HOURS).
+GRANT SELECT, DELETE ON events TO outbox_relay;
 GRANT SELECT, INSERT, UPDATE, DELETE ON relay_offsets TO outbox_relay;
-GRANT SELECT, INSERT, UPDATE ON dead_letters TO outbox_relay;
+GRANT SELECT, INSERT, UPDATE, DELETE ON dead_letters TO outbox_relay;
 GRANT USAGE ON SEQUENCE dead_letters_id_seq TO outbox_relay;
 
 -- Applications: append events (RETURNING id, message_id needs those two columns).

@@ -48,6 +48,7 @@ public final class Retention {
     private volatile boolean closed;
     private Connection connection;
     private long lastHeldBackWarningMillis;
+    private long lastRefusedMillis;
     /** Another slot that kept this run from deleting anything, and how far it has confirmed; null when none did. */
     private String holdingSlot;
 
@@ -86,7 +87,7 @@ public final class Retention {
             }
         } catch (SQLException e) {
             if (!closed) {
-                LOG.warn("Retention rules failed ({}); they run again at the next interval", e.getMessage());
+                reportFailure(e);
             }
             closeConnection();
         } finally {
@@ -94,6 +95,28 @@ public final class Retention {
                 closeConnection();
             }
             lock.unlock();
+        }
+    }
+
+    /**
+     * A refused privilege fails every run the same way: said once an hour, with the grant to run;
+     * anything else at each run, as it may pass.
+     */
+    private void reportFailure(SQLException e) {
+        if (!"42501".equals(e.getSQLState())) {
+            LOG.warn("Retention rules failed ({}); they run again at the next interval", e.getMessage());
+            return;
+        }
+        long now = System.currentTimeMillis();
+        if (now - lastRefusedMillis >= HELD_BACK_WARNING_EVERY.toMillis()) {
+            lastRefusedMillis = now;
+            LOG.error(
+                    "Retention rules cannot run: {}. Grant the relay's role DELETE on events and dead_letters"
+                            + " (GRANT DELETE ON events, dead_letters TO ...; db/roles.sql does), or turn the rules off"
+                            + " with {}=0 and {}=0; rows are kept meanwhile. Said again hourly",
+                    e.getMessage(),
+                    Setting.EVENTS_RETENTION_HOURS.variable(),
+                    Setting.DEAD_LETTERS_RETENTION_HOURS.variable());
         }
     }
 
@@ -137,7 +160,7 @@ public final class Retention {
 
     private long pruneDeadLetters(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM dead_letters WHERE id IN (SELECT id FROM"
-                + " dead_letters WHERE (status = 'replayed' AND replayed_at < now() - make_interval(secs => ?))"
+                + " dead_letters WHERE (status = 'replayed' AND coalesce(replayed_at, captured_at) < now() - make_interval(secs => ?))"
                 + " OR (status = 'discarded' AND coalesce(discarded_at, captured_at) < now() - make_interval(secs => ?))"
                 + " LIMIT " + BATCH + ")")) {
             ps.setLong(1, deadLettersRetention.toSeconds());
