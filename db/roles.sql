@@ -33,6 +33,9 @@ GRANT SELECT, DELETE ON events TO outbox_relay;
 GRANT SELECT, INSERT, UPDATE, DELETE ON relay_offsets TO outbox_relay;
 GRANT SELECT, INSERT, UPDATE, DELETE ON dead_letters TO outbox_relay;
 GRANT USAGE ON SEQUENCE dead_letters_id_seq TO outbox_relay;
+-- The console's audit of replays and discards: appended and read, never changed.
+GRANT SELECT, INSERT ON console_audit TO outbox_relay;
+GRANT USAGE ON SEQUENCE console_audit_id_seq TO outbox_relay;
 
 -- Applications: append events (RETURNING id, message_id needs those two columns).
 GRANT INSERT ON events TO outbox_app;

@@ -2,6 +2,8 @@ package dev.outbox.relay;
 
 import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.console.Console;
+import dev.outbox.relay.console.RelayStatus;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.OutboxStream;
 import dev.outbox.relay.engine.Retention;
@@ -68,9 +70,14 @@ public final class Relay {
             t.setDaemon(true);
             return t;
         });
-        try (HealthServer http = new HealthServer(config.httpPort(), this::readiness, metrics)) {
+        Console console = config.console().enabled()
+                ? new Console(config.console(), database.dataSource(), config.brokerConfig("console"), this::status)
+                : null;
+        try (HealthServer http = new HealthServer(
+                config.httpPort(), this::readiness, metrics, console == null ? Console.off() : console)) {
             http.start();
             LOG.info("Health and metrics on http://0.0.0.0:{}/health/ready and /metrics", http.port());
+            logConsole(http.port());
             maintenance.scheduleWithFixedDelay(slotMonitor::measure, 0, 10, TimeUnit.SECONDS);
             if (config.captureDeadLetters()) {
                 maintenance.scheduleWithFixedDelay(this::startCaptureOnce, 1, 5, TimeUnit.SECONDS);
@@ -80,6 +87,7 @@ public final class Relay {
                     () -> {
                         OutboxStream current = stream;
                         metrics.streaming(current != null && current.isStreaming());
+                        metrics.samplePublished();
                     },
                     0,
                     1,
@@ -98,6 +106,9 @@ public final class Relay {
                     TimeUnit.MILLISECONDS);
             streamUntilStopped();
         } finally {
+            if (console != null) {
+                console.close();
+            }
             pruning.shutdownNow();
             maintenance.shutdownNow();
             stopCapture();
@@ -233,6 +244,37 @@ public final class Relay {
     }
 
     /** Why the relay is not ready, or {@code null}. */
+    /** The relay as the console's overview shows it. */
+    RelayStatus status() {
+        return RelayStatus.of(
+                readiness(),
+                metrics.slotLagBytes(),
+                metrics.publishedPerSecond(),
+                metrics.unconfirmed().get(),
+                metrics.parked().get());
+    }
+
+    private void logConsole(int port) {
+        RelayConfig.ConsoleAccess access = config.console();
+        if (!access.enabled()) {
+            LOG.info(
+                    "Console off: set RELAY_CONSOLE_TOKEN (or RELAY_CONSOLE_USER and RELAY_CONSOLE_PASSWORD) to turn it on");
+        } else if (!access.hasCredentials()) {
+            LOG.warn(
+                    "Console on http://0.0.0.0:{}/console, read-only and open to anyone who reaches the port"
+                            + " (RELAY_CONSOLE_ANONYMOUS_READ); no credential is set, so nobody can replay or discard",
+                    port);
+        } else {
+            LOG.info(
+                    "Console on http://0.0.0.0:{}/console (sign-in by {}{}); serve it through TLS where the network is not trusted",
+                    port,
+                    access.token().isEmpty()
+                            ? "user and password"
+                            : access.user().isEmpty() ? "token" : "token or user and password",
+                    access.anonymousRead() ? "; reading without sign-in allowed" : "");
+        }
+    }
+
     String readiness() {
         if (notReadyReason != null) {
             return notReadyReason;

@@ -3,12 +3,12 @@ package dev.outbox.relay.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.outbox.relay.config.RelayConfig;
+import dev.outbox.relay.console.DeadLetterActions;
+import dev.outbox.relay.console.DeadLetterFilter;
+import dev.outbox.relay.console.DeadLetterJson;
 import dev.outbox.relay.engine.Database;
-import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.deadletter.DeadLetter;
 import dev.outbox.sdk.deadletter.DeadLetters;
-import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -88,30 +88,7 @@ final class DeadLettersCommand {
                     System.err.println("no dead letter with id " + id);
                     return 1;
                 }
-                DeadLetter d = found.get();
-                ObjectNode out = JSON.createObjectNode();
-                out.put("id", d.id())
-                        .put("status", d.status())
-                        .put("reason", d.reason())
-                        .put("queue", d.queue())
-                        .put("exchange", d.exchange())
-                        .put("routing_key", d.routingKey())
-                        .put("message_id", d.messageId())
-                        .put("retry_count", d.retryCount())
-                        .put("last_error", d.lastError())
-                        .put("dead_lettered_at", String.valueOf(d.deadLetteredAt()))
-                        .put("captured_at", String.valueOf(d.capturedAt()))
-                        .put(
-                                "replayed_at",
-                                d.replayedAt() == null ? null : d.replayedAt().toString());
-                out.set("properties", d.properties());
-                out.set("headers", d.headers());
-                if (d.bodyJson() != null) {
-                    out.set("body", d.bodyJson());
-                } else {
-                    out.put("body_base64", Base64.getEncoder().encodeToString(d.body()));
-                    out.put("body_text", new String(d.body(), StandardCharsets.UTF_8));
-                }
+                ObjectNode out = DeadLetterJson.full(found.get());
                 System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out));
             }
             return 0;
@@ -143,29 +120,13 @@ final class DeadLettersCommand {
                 return 2;
             }
             RelayConfig config = RelayConfig.fromEnv();
-            try (Broker broker = Broker.connect(config.brokerConfig("cli"));
-                    DeadLetters dl = new DeadLetters(new Database(config).dataSource(), broker)) {
-                java.util.List<Long> todo = ids;
-                if (queue != null) {
-                    todo = new java.util.ArrayList<>();
-                    for (DeadLetter d : dl.list(new DeadLetters.Filter(queue, null, "new", Integer.MAX_VALUE))) {
-                        todo.add(d.id());
-                    }
-                }
-                int replayed = 0;
-                int refused = 0;
-                for (long id : todo) {
-                    try {
-                        dl.replay(id, force);
-                        replayed++;
-                    } catch (IllegalArgumentException | IllegalStateException e) {
-                        System.err.println("not replayed: " + e.getMessage());
-                        refused++;
-                    }
-                }
-                System.out.println(
-                        "replayed " + replayed + " dead letters" + (refused > 0 ? ", " + refused + " refused" : ""));
-                return refused > 0 ? 1 : 0;
+            try (DeadLetterActions actions =
+                    new DeadLetterActions(new Database(config).dataSource(), config.brokerConfig("cli"))) {
+                DeadLetterActions.Request request = queue == null
+                        ? new DeadLetterActions.Request(ids, null, force, false)
+                        : new DeadLetterActions.Request(
+                                null, DeadLetterFilter.parse(java.util.Map.of("queue", queue)), force, false);
+                return report("replayed", actions.replay(actor(), request));
             }
         }
     }
@@ -181,22 +142,28 @@ final class DeadLettersCommand {
         @Override
         public Integer call() throws Exception {
             RelayConfig config = RelayConfig.fromEnv();
-            try (DeadLetters dl = new DeadLetters(new Database(config).dataSource(), null)) {
-                int notNew = 0;
-                for (long id : ids) {
-                    var found = dl.show(id);
-                    if (found.isEmpty()) {
-                        System.err.println("not discarded: no dead letter with id " + id);
-                        notNew++;
-                    } else if (!"new".equals(found.get().status())) {
-                        System.err.println("not discarded: dead letter " + id + " is "
-                                + found.get().status() + "; only new ones are discarded");
-                        notNew++;
-                    }
-                }
-                System.out.println("discarded " + dl.discard(ids) + " dead letters");
-                return notNew > 0 ? 1 : 0;
+            try (DeadLetterActions actions = new DeadLetterActions(new Database(config).dataSource(), null)) {
+                return report(
+                        "discarded", actions.discard(actor(), new DeadLetterActions.Request(ids, null, false, false)));
             }
         }
+    }
+
+    /** The CLI's actions go into the console's audit too, as {@code cli:<os user>}. */
+    private static DeadLetterActions.Actor actor() {
+        return new DeadLetterActions.Actor("cli:" + System.getProperty("user.name", "unknown"), null);
+    }
+
+    private static int report(String done, DeadLetterActions.Outcome o) {
+        for (String refusal : o.refusals()) {
+            System.err.println("not " + done + ": " + refusal);
+        }
+        if (o.note() != null) {
+            System.err.println(o.note());
+        }
+        System.out.println(done + " " + o.succeeded() + " dead letters"
+                + (o.refused() > 0 ? ", " + o.refused() + " refused" : "")
+                + (o.auditId() == null ? "" : " (audit entry " + o.auditId() + ")"));
+        return o.refused() > 0 ? 1 : 0;
     }
 }

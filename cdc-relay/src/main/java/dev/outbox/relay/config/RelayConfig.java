@@ -47,6 +47,7 @@ public record RelayConfig(
         Duration eventsRetention,
         Duration deadLettersRetention,
         Duration pruneInterval,
+        ConsoleAccess console,
         String logLevel,
         String logFormat) {
 
@@ -182,9 +183,46 @@ public record RelayConfig(
                                 876_000)),
                         Duration.ofMillis(
                                 intIn(Setting.PRUNE_INTERVAL_MS, raw.get(Setting.PRUNE_INTERVAL_MS), 100, 86_400_000)),
+                        console(raw),
                         logLevel,
                         logFormat)
                 .checkedAgainstEachOther();
+    }
+
+    private static ConsoleAccess console(Map<Setting, String> raw) {
+        Secret token = new Secret(raw.get(Setting.CONSOLE_TOKEN));
+        String user = raw.get(Setting.CONSOLE_USER);
+        Secret password = new Secret(raw.get(Setting.CONSOLE_PASSWORD));
+        if (!token.isEmpty() && token.reveal().length() < 16) {
+            throw new ConfigException(Setting.CONSOLE_TOKEN.variable()
+                    + " must be at least 16 characters (a guessable token guards replay and discard);"
+                    + " e.g. openssl rand -hex 24");
+        }
+        if (user.isEmpty() != password.isEmpty()) {
+            throw new ConfigException("set both " + Setting.CONSOLE_USER.variable() + " and "
+                    + Setting.CONSOLE_PASSWORD.variable() + ", or neither (only "
+                    + (user.isEmpty() ? Setting.CONSOLE_PASSWORD.variable() : Setting.CONSOLE_USER.variable())
+                    + " is set)");
+        }
+        if (!password.isEmpty() && password.reveal().length() < 8) {
+            throw new ConfigException(Setting.CONSOLE_PASSWORD.variable() + " must be at least 8 characters");
+        }
+        return new ConsoleAccess(
+                token, user, password, bool(Setting.CONSOLE_ANONYMOUS_READ, raw.get(Setting.CONSOLE_ANONYMOUS_READ)));
+    }
+
+    /**
+     * Who may use the console. It is served when a credential is set or anonymous reading is on;
+     * replay and discard always need a credential.
+     */
+    public record ConsoleAccess(Secret token, String user, Secret password, boolean anonymousRead) {
+        public boolean enabled() {
+            return !token.isEmpty() || !user.isEmpty() || anonymousRead;
+        }
+
+        public boolean hasCredentials() {
+            return !token.isEmpty() || !user.isEmpty();
+        }
     }
 
     private RelayConfig checkedAgainstEachOther() {

@@ -92,6 +92,21 @@ public enum Setting {
             "720",
             "dead_letters rows replayed or discarded longer ago than this are deleted; rows still new are kept whatever their age; 0 keeps every row."),
     PRUNE_INTERVAL_MS("RELAY_PRUNE_INTERVAL_MS", "60000", "How often the retention rules run while the relay streams."),
+    CONSOLE_TOKEN(
+            "RELAY_CONSOLE_TOKEN",
+            "",
+            "Token that signs in to the console (/console) and its API (Authorization: Bearer); at least 16 characters. Setting it or a user turns the console on (secret; or RELAY_CONSOLE_TOKEN_FILE).",
+            true),
+    CONSOLE_USER("RELAY_CONSOLE_USER", "", "User name that signs in to the console, with RELAY_CONSOLE_PASSWORD."),
+    CONSOLE_PASSWORD(
+            "RELAY_CONSOLE_PASSWORD",
+            "",
+            "Password of RELAY_CONSOLE_USER; at least 8 characters (secret; or RELAY_CONSOLE_PASSWORD_FILE).",
+            true),
+    CONSOLE_ANONYMOUS_READ(
+            "RELAY_CONSOLE_ANONYMOUS_READ",
+            "false",
+            "true lets anyone who reaches the HTTP port read the console (overview, dead letters with their bodies, audit); replay and discard always need a credential."),
     LOG_LEVEL("RELAY_LOG_LEVEL", "INFO", "Level of the relay's own loggers: ERROR, WARN, INFO, DEBUG or TRACE."),
     LOG_FORMAT("RELAY_LOG_FORMAT", "text", "text for people, json for log collectors (one JSON object a line).");
 

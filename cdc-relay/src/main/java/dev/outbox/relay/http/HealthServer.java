@@ -1,6 +1,7 @@
 package dev.outbox.relay.http;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import dev.outbox.relay.metrics.RelayMetrics;
 import java.io.IOException;
@@ -11,8 +12,8 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * {@code /health/live}, {@code /health/ready} and {@code /metrics} on the JDK's own HTTP
- * server: three endpoints do not need a web framework.
+ * {@code /health/live}, {@code /health/ready}, {@code /metrics} and the console on the JDK's own
+ * HTTP server: a handful of endpoints and server-rendered pages do not need a web framework.
  */
 public final class HealthServer implements AutoCloseable {
 
@@ -22,8 +23,16 @@ public final class HealthServer implements AutoCloseable {
     private final HttpServer server;
 
     public HealthServer(int port, Readiness readiness, RelayMetrics metrics) throws IOException {
+        this(port, readiness, metrics, null);
+    }
+
+    /**
+     * With {@code console} under {@code /console}. A few threads: a bulk replay in the console
+     * must not hold up a health probe.
+     */
+    public HealthServer(int port, Readiness readiness, RelayMetrics metrics, HttpHandler console) throws IOException {
         server = HttpServer.create(new InetSocketAddress(port), 16);
-        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
+        server.setExecutor(Executors.newFixedThreadPool(console == null ? 1 : 4, r -> {
             Thread t = new Thread(r, "relay-http");
             t.setDaemon(true);
             return t;
@@ -37,6 +46,9 @@ public final class HealthServer implements AutoCloseable {
                 respond(ex, 503, "application/json", "{\"status\":\"DOWN\",\"reason\":\"" + escape(reason) + "\"}");
             }
         });
+        if (console != null) {
+            server.createContext("/console", console);
+        }
         server.createContext(
                 "/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
     }

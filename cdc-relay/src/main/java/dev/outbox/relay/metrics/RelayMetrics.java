@@ -33,6 +33,8 @@ public final class RelayMetrics {
     private final Counter eventsPruned;
     private final Counter deadLettersPruned;
     private final Counter prunePasses;
+    private static final int RATE_SAMPLES = 16;
+    private final java.util.ArrayDeque<long[]> publishedSamples = new java.util.ArrayDeque<>();
     /** created_at of the oldest events row, epoch ms; 0 when the table is empty or not yet read. */
     private final AtomicLong oldestEventMillis = new AtomicLong();
 
@@ -179,6 +181,43 @@ public final class RelayMetrics {
 
     public void slotLagBytes(long bytes) {
         slotLagBytes.set(bytes);
+    }
+
+    /** WAL bytes the slot holds back as last measured; -1 until measured. */
+    public long slotLagBytes() {
+        return slotLagBytes.get();
+    }
+
+    /** Events published and confirmed so far, over every exchange. */
+    public long publishedTotal() {
+        long total = 0;
+        for (Counter c : publishedByExchange.values()) {
+            total += (long) c.count();
+        }
+        return total;
+    }
+
+    /** Takes a sample of {@link #publishedTotal()}; called about once a second. */
+    public void samplePublished() {
+        synchronized (publishedSamples) {
+            publishedSamples.addLast(new long[] {System.nanoTime(), publishedTotal()});
+            while (publishedSamples.size() > RATE_SAMPLES) {
+                publishedSamples.removeFirst();
+            }
+        }
+    }
+
+    /** Events published per second over the recent samples (about 15 s); 0 before two samples. */
+    public double publishedPerSecond() {
+        synchronized (publishedSamples) {
+            if (publishedSamples.size() < 2) {
+                return 0;
+            }
+            long[] first = publishedSamples.getFirst();
+            long[] last = publishedSamples.getLast();
+            double seconds = (last[0] - first[0]) / 1e9;
+            return seconds <= 0 ? 0 : (last[1] - first[1]) / seconds;
+        }
     }
 
     public void brokerConnected(boolean connected) {
