@@ -72,6 +72,11 @@ class LeastPrivilegeIT {
                                 .isZero();
                     }
                 }
+                // The console's audit, which every replay and discard appends to.
+                assertThat(single(
+                                relayRole,
+                                "INSERT INTO console_audit (actor, action) VALUES ('it', 'discard') RETURNING action"))
+                        .isEqualTo("discard");
                 assertThatThrownBy(() -> single(relayRole, "SELECT card FROM customer_secrets"))
                         .isInstanceOf(SQLException.class)
                         .hasMessageContaining("permission denied");

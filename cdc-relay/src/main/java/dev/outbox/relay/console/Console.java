@@ -208,7 +208,8 @@ public final class Console implements HttpHandler, AutoCloseable {
         h.set("Content-Type", reply.contentType());
         h.set("Cache-Control", "no-store");
         h.set("X-Content-Type-Options", "nosniff");
-        h.set("Referrer-Policy", "no-referrer");
+        // Not no-referrer: under it a browser sends "Origin: null" with the console's own forms.
+        h.set("Referrer-Policy", "same-origin");
         h.set("X-Frame-Options", "DENY");
         h.set("Content-Security-Policy", SECURITY_POLICY);
         reply.headers().forEach(h::set);

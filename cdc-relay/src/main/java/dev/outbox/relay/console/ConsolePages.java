@@ -259,8 +259,9 @@ final class ConsolePages {
                         .raw("</button></form>");
             }
         }
-        h.raw("<h2>Retry history</h2>");
-        row(h, "Retries before it died", d.retryCount());
+        h.raw("<h2>Retry history</h2><p id=\"retries\">")
+                .text("Retried " + d.retryCount() + " times before it was dead-lettered.")
+                .raw("</p>");
         JsonNode deaths = d.headers().path("x-death");
         if (deaths.isArray() && !deaths.isEmpty()) {
             h.raw("<table id=\"deaths\"><tr><th>Queue</th><th>Reason</th><th>Count</th><th>Exchange</th>"
@@ -282,7 +283,8 @@ final class ConsolePages {
             }
             h.raw("</table>");
         } else {
-            h.raw("<p class=\"note\">RabbitMQ recorded no deaths (x-death) for it.</p>");
+            h.raw("<p class=\"note\">No dead-lettering by RabbitMQ recorded on it (x-death): it was dead-lettered by"
+                    + " its consumer or the relay, or died once without a retry queue.</p>");
         }
         h.raw("<h2>Replay history</h2><p>")
                 .text("Replayed before it died: "
@@ -379,12 +381,28 @@ final class ConsolePages {
                                         ? "The first " + o.ids().size() + ": "
                                         : "They are: "))
                         .raw("</p><ul id=\"would-take\">");
+                Map<Long, DeadLetterQueries.Summary> described = new java.util.HashMap<>();
+                if (request.filter() != null) {
+                    for (DeadLetterQueries.Summary s : queries.list(request.filter()
+                            .withStatus("new")
+                            .withMaxId(o.maxId())
+                            .withLimit(DeadLetterActions.LISTED))) {
+                        described.put(s.id(), s);
+                    }
+                }
                 for (long id : o.ids()) {
+                    DeadLetterQueries.Summary s = described.get(id);
                     h.raw("<li><a href=\"")
                             .text(Console.PATH + "/dead-letters/" + id)
                             .raw("\">")
                             .text(id)
-                            .raw("</a></li>");
+                            .raw("</a>")
+                            .text(
+                                    s == null
+                                            ? ""
+                                            : "  " + s.routingKey() + "  " + time(s.deadLetteredAt()) + "  "
+                                                    + shorten(s.lastError(), 120))
+                            .raw("</li>");
                 }
                 h.raw("</ul><form method=\"post\" action=\"")
                         .text(Console.PATH + "/dead-letters/" + action)

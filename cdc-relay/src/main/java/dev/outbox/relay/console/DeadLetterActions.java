@@ -144,7 +144,8 @@ public final class DeadLetterActions implements AutoCloseable {
         int refused = ids.size() - succeeded;
         Map<String, Object> asked = request.describe();
         if (filter != null) {
-            asked.put("max_id", maxId);
+            // The filter as applied: new rows only, up to the id the action (or its dry run) was pinned to.
+            asked.put("filter", filter.toParameters());
         }
         Long auditId = null;
         String detail = refusals.isEmpty()

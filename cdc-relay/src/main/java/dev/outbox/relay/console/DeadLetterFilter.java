@@ -62,7 +62,10 @@ public record DeadLetterFilter(
                 reason,
                 status,
                 value(params, "routing_key"),
-                value(params, "fingerprint"),
+                // Not trimmed: a fingerprint is matched exactly, and an error message may end in a space.
+                params.get("fingerprint") == null || params.get("fingerprint").isEmpty()
+                        ? null
+                        : params.get("fingerprint"),
                 instant(params, "since"),
                 instant(params, "until"),
                 maxId == null ? null : (long) number("max_id", maxId, 1, Long.MAX_VALUE),

@@ -65,6 +65,28 @@ class RelayConfigTest {
     }
 
     @Test
+    void theConsoleIsOffUntilACredentialIsSetAndRefusesWeakOrHalfSetOnes(@TempDir Path dir) throws Exception {
+        assertThat(RelayConfig.from(Map.of()).console().enabled()).isFalse();
+        assertThatThrownBy(() -> RelayConfig.from(Map.of("RELAY_CONSOLE_TOKEN", "short")))
+                .hasMessageStartingWith("RELAY_CONSOLE_TOKEN must be at least 16 characters")
+                .hasMessageNotContaining("short");
+        assertThatThrownBy(() -> RelayConfig.from(Map.of("RELAY_CONSOLE_USER", "ops")))
+                .hasMessage("set both RELAY_CONSOLE_USER and RELAY_CONSOLE_PASSWORD, or neither (only"
+                        + " RELAY_CONSOLE_USER is set)");
+        assertThatThrownBy(
+                        () -> RelayConfig.from(Map.of("RELAY_CONSOLE_USER", "ops", "RELAY_CONSOLE_PASSWORD", "1234")))
+                .hasMessage("RELAY_CONSOLE_PASSWORD must be at least 8 characters");
+        Path token = Files.writeString(dir.resolve("token"), "0123456789abcdefXYZ\n");
+        RelayConfig config = RelayConfig.from(Map.of("RELAY_CONSOLE_TOKEN_FILE", token.toString()));
+        assertThat(config.console().enabled()).isTrue();
+        assertThat(config.console().token().reveal()).isEqualTo("0123456789abcdefXYZ");
+        assertThat(config.toString()).doesNotContain("0123456789abcdefXYZ");
+        RelayConfig readOnly = RelayConfig.from(Map.of("RELAY_CONSOLE_ANONYMOUS_READ", "true"));
+        assertThat(readOnly.console().enabled()).isTrue();
+        assertThat(readOnly.console().hasCredentials()).isFalse();
+    }
+
+    @Test
     void secretsComeFromFilesWithoutTheirTrailingNewline(@TempDir Path dir) throws Exception {
         Path password = Files.writeString(dir.resolve("pw"), "from-file\n");
         Path uri = Files.writeString(dir.resolve("uri"), "amqp://relay:hidden@broker:5672/prod\n");
