@@ -3,6 +3,7 @@ package dev.outbox.relay;
 import dev.outbox.relay.config.EnvironmentException;
 import dev.outbox.relay.config.RelayConfig;
 import dev.outbox.relay.console.Console;
+import dev.outbox.relay.console.DeadLetterQueries;
 import dev.outbox.relay.console.RelayStatus;
 import dev.outbox.relay.engine.Database;
 import dev.outbox.relay.engine.OutboxStream;
@@ -79,6 +80,7 @@ public final class Relay {
             LOG.info("Health and metrics on http://0.0.0.0:{}/health/ready and /metrics", http.port());
             logConsole(http.port());
             maintenance.scheduleWithFixedDelay(slotMonitor::measure, 0, 10, TimeUnit.SECONDS);
+            maintenance.scheduleWithFixedDelay(this::countDeadLetters, 2, 30, TimeUnit.SECONDS);
             if (config.captureDeadLetters()) {
                 maintenance.scheduleWithFixedDelay(this::startCaptureOnce, 1, 5, TimeUnit.SECONDS);
             }
@@ -244,6 +246,15 @@ public final class Relay {
     }
 
     /** Why the relay is not ready, or {@code null}. */
+    /** relay_dead_letters_new: what dashboards and the "dead letters growing" alert read. */
+    private void countDeadLetters() {
+        try {
+            metrics.newDeadLetters(new DeadLetterQueries(database.dataSource()).newByQueueAndReason());
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("Counting new dead letters failed ({}); the gauge keeps its last value", e.getMessage());
+        }
+    }
+
     /** The relay as the console's overview shows it. */
     RelayStatus status() {
         return RelayStatus.of(

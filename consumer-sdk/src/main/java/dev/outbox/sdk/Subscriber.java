@@ -90,6 +90,7 @@ public final class Subscriber implements AutoCloseable {
     private final Broker broker;
     private final List<String> patterns;
     private final SubscriptionOptions options;
+    private final SubscriberMetrics metrics;
     private final String name;
     private final ConfirmingChannel republisher;
     private final SubscriptionQueues queues;
@@ -111,6 +112,7 @@ public final class Subscriber implements AutoCloseable {
     public Subscriber(Broker broker, List<String> patterns, SubscriptionOptions options, String name) {
         this.broker = Objects.requireNonNull(broker, "broker");
         this.options = Objects.requireNonNull(options, "options");
+        this.metrics = options.metrics();
         if (patterns == null || patterns.isEmpty()) {
             throw new IllegalArgumentException("at least one routing-key pattern is required, e.g. order.created.*");
         }
@@ -124,6 +126,7 @@ public final class Subscriber implements AutoCloseable {
         this.name = name;
         this.republisher = new ConfirmingChannel(broker);
         this.queues = new SubscriptionQueues(broker, options);
+        metrics.subscribed(options.queue());
     }
 
     /**
@@ -480,18 +483,26 @@ public final class Subscriber implements AutoCloseable {
             headers.put(Headers.RETRY_COUNT, retries); // what the SDK goes by, not a value it did not write
         }
         long tag = envelope.getDeliveryTag();
+        long started = System.nanoTime();
         try {
             try {
                 processor.process(headers, body, props);
+                long took = System.nanoTime() - started;
                 channel.basicAck(tag, false);
                 passingFaults.set(0);
+                settled(SubscriberMetrics.Outcome.HANDLED, took);
             } catch (RetryException e) {
-                retryOrExhaust(channel, envelope, props, body, retries, e, e.delay());
+                long took = System.nanoTime() - started;
+                settled(retryOrExhaust(channel, envelope, props, body, retries, e, e.delay()), took);
             } catch (BadMessageException e) {
+                long took = System.nanoTime() - started;
                 deadLetter(channel, envelope, props, body, retries, "rejected", e);
+                settled(SubscriberMetrics.Outcome.REJECTED, took);
             } catch (Exception | Error e) {
+                long took = System.nanoTime() - started;
                 if (isPassingFault(e)) {
                     requeueAfterBackoff(channel, envelope, props, e);
+                    settled(SubscriberMetrics.Outcome.REQUEUED, took);
                     return;
                 }
                 // An Error too: left to the client, it closed the channel and the message came back to do it again.
@@ -504,7 +515,7 @@ public final class Subscriber implements AutoCloseable {
                             props.getMessageId());
                 }
                 if (options.retryAllExceptions()) {
-                    retryOrExhaust(channel, envelope, props, body, retries, e, null);
+                    settled(retryOrExhaust(channel, envelope, props, body, retries, e, null), took);
                 } else {
                     LOG.warn(
                             "Subscriber {}: handler failed on message {} ({}); dead-lettering it",
@@ -512,6 +523,7 @@ public final class Subscriber implements AutoCloseable {
                             props.getMessageId(),
                             e.toString());
                     deadLetter(channel, envelope, props, body, retries, "rejected", e);
+                    settled(SubscriberMetrics.Outcome.REJECTED, took);
                 }
             }
         } catch (IOException | AlreadyClosedException e) {
@@ -580,7 +592,23 @@ public final class Subscriber implements AutoCloseable {
         channel.basicNack(envelope.getDeliveryTag(), false, true);
     }
 
-    private void retryOrExhaust(
+    private void settled(boolean retried, long handlerNanos) {
+        settled(
+                retried ? SubscriberMetrics.Outcome.RETRIED : SubscriberMetrics.Outcome.RETRIES_EXHAUSTED,
+                handlerNanos);
+    }
+
+    /** Metrics are the application's code: a failure there must not unsettle a settled message. */
+    private void settled(SubscriberMetrics.Outcome outcome, long handlerNanos) {
+        try {
+            metrics.settled(options.queue(), outcome, handlerNanos);
+        } catch (RuntimeException e) {
+            LOG.debug("Subscriber {}: metrics failed to record {}", name, outcome, e);
+        }
+    }
+
+    /** Returns true when the message went to a retry queue, false when it was dead-lettered instead. */
+    private boolean retryOrExhaust(
             Channel channel,
             Envelope envelope,
             AMQP.BasicProperties props,
@@ -596,7 +624,7 @@ public final class Subscriber implements AutoCloseable {
                     props.getMessageId(),
                     retries);
             deadLetter(channel, envelope, props, body, retries, "retries_exhausted", error);
-            return;
+            return false;
         }
         Duration delay = askedDelay != null ? askedDelay : options.backoffFor(retries + 1);
         Map<String, Object> headers = forwardedHeaders(envelope, props);
@@ -606,6 +634,7 @@ public final class Subscriber implements AutoCloseable {
                 "", queues.retryQueue(delay), props.builder().headers(headers).build(), body);
         channel.basicAck(envelope.getDeliveryTag(), false);
         LOG.debug("Subscriber {}: message {} retry {} in {}", name, props.getMessageId(), retries + 1, delay);
+        return true;
     }
 
     private void deadLetter(

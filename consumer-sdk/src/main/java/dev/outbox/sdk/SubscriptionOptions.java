@@ -34,6 +34,7 @@ public final class SubscriptionOptions {
     private final boolean retryAllExceptions;
     private final Duration closeTimeout;
     private final Duration inboxRetention;
+    private final SubscriberMetrics metrics;
 
     private SubscriptionOptions(
             String queue,
@@ -48,7 +49,8 @@ public final class SubscriptionOptions {
             int deliveryLimit,
             boolean retryAllExceptions,
             Duration closeTimeout,
-            Duration inboxRetention) {
+            Duration inboxRetention,
+            SubscriberMetrics metrics) {
         this.queue = validQueue(queue);
         this.prefetch = within("prefetch", prefetch, 1, 65_535);
         this.concurrency = within("concurrency", concurrency, 1, 64);
@@ -66,6 +68,7 @@ public final class SubscriptionOptions {
         this.retryAllExceptions = retryAllExceptions;
         this.closeTimeout = positive("closeTimeout", closeTimeout);
         this.inboxRetention = positive("inboxRetention", inboxRetention);
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
     }
 
     /**
@@ -88,7 +91,8 @@ public final class SubscriptionOptions {
                 20,
                 false,
                 Duration.ofSeconds(30),
-                Duration.ofDays(7));
+                Duration.ofDays(7),
+                SubscriberMetrics.NONE);
     }
 
     public SubscriptionOptions prefetch(int prefetch) {
@@ -146,6 +150,14 @@ public final class SubscriptionOptions {
         return copy(c -> c.inboxRetention = retention);
     }
 
+    /**
+     * Where this subscription reports each message's outcome and handler time; e.g.
+     * {@code new MicrometerSubscriberMetrics(meterRegistry)} (docs/sdk.md, Metrics). None by default.
+     */
+    public SubscriptionOptions metrics(SubscriberMetrics metrics) {
+        return copy(c -> c.metrics = Objects.requireNonNull(metrics, "metrics"));
+    }
+
     /** A mutable copy of the fields for a wither; the constructor validates the result again. */
     private static final class Fields {
         String queue;
@@ -161,6 +173,7 @@ public final class SubscriptionOptions {
         boolean retryAllExceptions;
         Duration closeTimeout;
         Duration inboxRetention;
+        SubscriberMetrics metrics;
     }
 
     private SubscriptionOptions copy(java.util.function.Consumer<Fields> change) {
@@ -178,6 +191,7 @@ public final class SubscriptionOptions {
         c.retryAllExceptions = retryAllExceptions;
         c.closeTimeout = closeTimeout;
         c.inboxRetention = inboxRetention;
+        c.metrics = metrics;
         change.accept(c);
         return new SubscriptionOptions(
                 c.queue,
@@ -192,7 +206,8 @@ public final class SubscriptionOptions {
                 c.deliveryLimit,
                 c.retryAllExceptions,
                 c.closeTimeout,
-                c.inboxRetention);
+                c.inboxRetention,
+                c.metrics);
     }
 
     /** The delay before retry {@code attempt} (1-based). */
@@ -203,6 +218,10 @@ public final class SubscriptionOptions {
 
     public String queue() {
         return queue;
+    }
+
+    public SubscriberMetrics metrics() {
+        return metrics;
     }
 
     public int prefetch() {

@@ -136,6 +136,20 @@ public final class DeadLetterQueries {
         return counts;
     }
 
+    /** {@code new} rows per {@code [queue, reason]}, the largest 500. */
+    public Map<List<String>, Long> newByQueueAndReason() throws SQLException {
+        Map<List<String>, Long> counts = new LinkedHashMap<>();
+        query(
+                "SELECT queue, reason, count(*) FROM dead_letters WHERE status = 'new' GROUP BY queue, reason"
+                        + " ORDER BY count(*) DESC LIMIT 500",
+                List.of(),
+                rs -> {
+                    counts.put(java.util.Arrays.asList(rs.getString(1), rs.getString(2)), rs.getLong(3));
+                    return null;
+                });
+        return counts;
+    }
+
     /** Statuses of the given ids; ids without a row are absent. */
     public Map<Long, String> statuses(List<Long> ids) throws SQLException {
         Map<Long, String> result = new LinkedHashMap<>();

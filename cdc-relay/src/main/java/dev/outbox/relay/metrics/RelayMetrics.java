@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -195,6 +196,45 @@ public final class RelayMetrics {
             total += (long) c.count();
         }
         return total;
+    }
+
+    /** Most (queue, reason) series of relay_dead_letters_new; past it the rest are summed under queue "other". */
+    static final int MAX_DEAD_LETTER_SERIES = 500;
+
+    private final Map<String, AtomicLong> newDeadLetters = new ConcurrentHashMap<>();
+
+    /**
+     * The {@code new} rows of {@code dead_letters} per queue and reason, as counted just now
+     * ({@code counts}: keys {@code [queue, reason]}). A series seen before and absent now reads 0.
+     */
+    public void newDeadLetters(Map<List<String>, Long> counts) {
+        Map<String, Long> next = new java.util.HashMap<>();
+        for (Map.Entry<List<String>, Long> e : counts.entrySet()) {
+            String queue = e.getKey().get(0) == null ? "" : e.getKey().get(0);
+            String key = queue + "\u0000" + e.getKey().get(1);
+            if (!newDeadLetters.containsKey(key) && newDeadLetters.size() + next.size() >= MAX_DEAD_LETTER_SERIES) {
+                key = "other\u0000" + e.getKey().get(1);
+            }
+            next.merge(key, e.getValue(), Long::sum);
+        }
+        for (Map.Entry<String, AtomicLong> known : newDeadLetters.entrySet()) {
+            known.getValue().set(next.getOrDefault(known.getKey(), 0L));
+        }
+        for (Map.Entry<String, Long> e : next.entrySet()) {
+            newDeadLetters
+                    .computeIfAbsent(e.getKey(), k -> {
+                        String[] parts = k.split("\u0000", 2);
+                        AtomicLong value = new AtomicLong();
+                        Gauge.builder("relay.dead.letters.new", value, AtomicLong::get)
+                                .description(
+                                        "dead_letters rows still new (not replayed or discarded), per queue and reason")
+                                .tag("queue", parts[0])
+                                .tag("reason", parts[1])
+                                .register(registry);
+                        return value;
+                    })
+                    .set(e.getValue());
+        }
     }
 
     /** Takes a sample of {@link #publishedTotal()}; called about once a second. */

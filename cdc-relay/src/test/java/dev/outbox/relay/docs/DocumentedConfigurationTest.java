@@ -68,4 +68,43 @@ class DocumentedConfigurationTest {
         assertThat(compose.path("services").path("rabbitmq").path("image").asText())
                 .contains("management");
     }
+
+    @Test
+    void composeMonitoringProfileMountsTheKitAndScrapesTheRelay() throws Exception {
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+        JsonNode services =
+                yaml.readTree(ROOT.resolve("docker-compose.yml").toFile()).path("services");
+        for (String service : List.of("prometheus", "grafana")) {
+            JsonNode s = services.path(service);
+            assertThat(s.path("profiles").toString())
+                    .as(service + " only with --profile monitoring")
+                    .isEqualTo("[\"monitoring\"]");
+            for (JsonNode volume : s.path("volumes")) {
+                Path mounted = ROOT.resolve(volume.asText().split(":")[0]);
+                assertThat(mounted).as(service + " mounts " + volume.asText()).exists();
+            }
+        }
+        JsonNode prometheus =
+                yaml.readTree(ROOT.resolve("deploy/prometheus/prometheus.yml").toFile());
+        assertThat(prometheus.path("rule_files").toString()).contains("/etc/prometheus/alerts.yml");
+        JsonNode job = prometheus.path("scrape_configs").get(0);
+        assertThat(job.path("job_name").asText())
+                .as("the job name alerts.yml expects")
+                .isEqualTo("outbox-relay");
+        assertThat(job.path("static_configs").toString()).contains("relay:8080");
+        JsonNode datasource = yaml.readTree(ROOT.resolve("deploy/grafana/provisioning/datasources/prometheus.yml")
+                        .toFile())
+                .path("datasources")
+                .get(0);
+        assertThat(datasource.path("url").asText()).isEqualTo("http://prometheus:9090");
+        JsonNode dashboards = yaml.readTree(ROOT.resolve("deploy/grafana/provisioning/dashboards/outbox.yml")
+                .toFile());
+        assertThat(services.path("grafana").path("volumes").toString())
+                .contains(dashboards
+                        .path("providers")
+                        .get(0)
+                        .path("options")
+                        .path("path")
+                        .asText());
+    }
 }
