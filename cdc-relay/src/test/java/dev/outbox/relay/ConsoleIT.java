@@ -263,6 +263,29 @@ class ConsoleIT {
     }
 
     @Test
+    void anAddressThatKeepsGuessingIsRefusedForAWhileAndOthersAreNot() throws Exception {
+        // From 127.0.0.2, another loopback address, so the other tests' address is not throttled.
+        List<String> guesses = new ArrayList<>();
+        for (int i = 0; i < 11; i++) {
+            guesses.add(statusFrom("127.0.0.2", "Bearer not-the-token-" + i).get(0));
+        }
+        assertThat(guesses.subList(0, 10)).allSatisfy(c -> assertThat(c).startsWith("HTTP/1.1 401"));
+        assertThat(guesses.get(10)).startsWith("HTTP/1.1 429");
+        List<String> codes = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            codes.add(statusFrom("127.0.0.2", ConsoleWorld.bearer()).get(0));
+        }
+        assertThat(codes)
+                .as("even the right token waits, and is told how long")
+                .allSatisfy(c -> assertThat(c).startsWith("HTTP/1.1 429"));
+        assertThat(statusFrom("127.0.0.2", ConsoleWorld.bearer()))
+                .anySatisfy(h -> assertThat(h).startsWithIgnoringCase("Retry-After:"));
+        assertThat(world.get("/api/overview", ConsoleWorld.bearer()).statusCode())
+                .as("another address")
+                .isEqualTo(200);
+    }
+
+    @Test
     void aBadFilterIsRefusedWithAMessageThatNamesTheParameter() throws Exception {
         HttpResponse<String> bad = world.get("/api/dead-letters?reason=bogus", ConsoleWorld.bearer());
         assertThat(bad.statusCode()).isEqualTo(400);
@@ -286,6 +309,21 @@ class ConsoleIT {
                 .as("a page without a session goes to sign-in")
                 .isEqualTo(303);
         assertThat(page.headers().firstValue("Location").orElseThrow()).startsWith("/console/login?next=");
+    }
+
+    /** The status line and headers of GET /api/overview sent from {@code source} (a loopback address). */
+    private static List<String> statusFrom(String source, String authorization) throws Exception {
+        java.net.URI uri = java.net.URI.create(world.base);
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.bind(new java.net.InetSocketAddress(source, 0));
+            socket.connect(new java.net.InetSocketAddress("127.0.0.1", uri.getPort()), 5_000);
+            socket.getOutputStream()
+                    .write(("GET /console/api/overview HTTP/1.1\r\nHost: 127.0.0.1:" + uri.getPort()
+                                    + "\r\nAuthorization: " + authorization + "\r\nConnection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return List.of(response.split("\r\n\r\n", 2)[0].split("\r\n"));
+        }
     }
 
     private static long oneDeadLetter(String exchange, String queue) throws Exception {

@@ -27,6 +27,7 @@ public final class Console implements HttpHandler, AutoCloseable {
             + " form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     private final ConsoleAuth auth;
+    private final SignInThrottle throttle = new SignInThrottle(System::currentTimeMillis);
     private final DeadLetterActions actions;
     private final ConsolePages pages;
     private final ConsoleApi api;
@@ -79,6 +80,14 @@ public final class Console implements HttpHandler, AutoCloseable {
     private Reply route(Call call) throws Exception {
         String path = call.path.length() > PATH.length() ? call.path.substring(PATH.length()) : "/";
         boolean isApi = path.startsWith("/api/");
+        boolean presentsCredential = call.authorization != null || (path.equals("/login") && call.isPost());
+        long wait = presentsCredential ? throttle.blockedForSeconds(call.remoteAddress) : 0;
+        if (wait > 0) {
+            String why = "too many wrong credentials from this address; try again in " + wait + " s";
+            LOG.warn("Console: refused {} {} from {}: {}", call.method, call.path, call.remoteAddress, why);
+            Reply r = isApi ? ConsoleApi.error(429, why) : pages.problem(429, why);
+            return r.with("Retry-After", Long.toString(wait));
+        }
         if (path.equals("/login")) {
             return call.isPost() ? signIn(call) : pages.login(call.query.get("next"), null);
         }
@@ -86,6 +95,7 @@ public final class Console implements HttpHandler, AutoCloseable {
             Optional<ConsoleAuth.Principal> who = auth.identify(call.cookie, call.authorization);
             call.principal = who.orElse(null);
         } catch (ConsoleAuth.Refused e) {
+            throttle.failed(call.remoteAddress);
             return refuse(call, isApi, 401, e.getMessage());
         }
         boolean acting = call.isPost();
@@ -176,6 +186,7 @@ public final class Console implements HttpHandler, AutoCloseable {
                                     + "; HttpOnly; SameSite=Strict; Max-Age="
                                     + ConsoleAuth.SESSION_LIFETIME.toSeconds());
         } catch (ConsoleAuth.Refused e) {
+            throttle.failed(call.remoteAddress);
             LOG.warn("Console: refused sign-in from {}: {}", call.remoteAddress, e.getMessage());
             Reply r = pages.login(next, "Not signed in: " + e.getMessage() + ".");
             return new Reply(401, r.contentType(), r.body(), r.headers());
