@@ -157,6 +157,12 @@ class ConsoleBrowserIT {
                 "--no-sandbox",
                 "--disable-dev-shm-usage",
                 "--disable-gpu",
+                // No network beyond localhost here: Chromium's own background traffic only fails and waits.
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--no-first-run",
                 "--window-size=1280,900",
                 "--user-data-dir="
                         + new File("target/chromium-" + ProcessHandle.current().pid()).getAbsolutePath());
