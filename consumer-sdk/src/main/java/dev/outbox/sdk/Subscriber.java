@@ -286,8 +286,10 @@ public final class Subscriber implements AutoCloseable {
             throw new IllegalStateException("subscriber " + name + " is closed");
         }
         declareTopology();
-        for (int i = 0; i < options.concurrency(); i++) {
-            Slot slot = new Slot(i, processor);
+        List<String> consumed = queues.consumedQueues();
+        int consumers = options.isPartitioned() ? consumed.size() : options.concurrency();
+        for (int i = 0; i < consumers; i++) {
+            Slot slot = new Slot(i, consumed.get(Math.min(i, consumed.size() - 1)), processor);
             slot.open();
             slots.add(slot);
         }
@@ -311,13 +313,15 @@ public final class Subscriber implements AutoCloseable {
      */
     private final class Slot {
         final int index;
+        final String queue;
         final Processor processor;
         volatile Channel channel;
         volatile String tag;
         volatile boolean restarting;
 
-        Slot(int index, Processor processor) {
+        Slot(int index, String queue, Processor processor) {
             this.index = index;
+            this.queue = queue;
             this.processor = processor;
         }
 
@@ -332,7 +336,7 @@ public final class Subscriber implements AutoCloseable {
                 });
                 channel = ch;
                 tag = ch.basicConsume(
-                        options.queue(), false, name + "-" + index + "-" + UUID.randomUUID(), new Consumer(ch, this));
+                        queue, false, name + "-" + index + "-" + UUID.randomUUID(), new Consumer(ch, this));
             } catch (IOException | RuntimeException e) {
                 closeQuietly(ch);
                 throw e;
@@ -423,6 +427,15 @@ public final class Subscriber implements AutoCloseable {
     private void declareTopology(Channel channel) throws IOException {
         Topology.declareUnrouted(channel);
         Topology.declareDeadLetters(channel);
+        if (options.isPartitioned()) {
+            String partitions = queues.declarePartitions(channel);
+            for (String pattern : patterns) {
+                String exchange = RoutingKey.exchangeOf(pattern);
+                Topology.declareEventExchange(channel, exchange);
+                channel.exchangeBind(partitions, exchange, pattern);
+            }
+            return;
+        }
         queues.declareWorkQueue();
         for (String pattern : patterns) {
             String exchange = RoutingKey.exchangeOf(pattern);
@@ -443,7 +456,7 @@ public final class Subscriber implements AutoCloseable {
         public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
             running.incrementAndGet();
             try {
-                handle(getChannel(), envelope, props, body, slot.processor);
+                handle(getChannel(), slot.queue, envelope, props, body, slot.processor);
             } finally {
                 if (running.decrementAndGet() == 0) {
                     synchronized (running) {
@@ -473,7 +486,12 @@ public final class Subscriber implements AutoCloseable {
     }
 
     private void handle(
-            Channel channel, Envelope envelope, AMQP.BasicProperties props, byte[] body, Processor processor) {
+            Channel channel,
+            String queue,
+            Envelope envelope,
+            AMQP.BasicProperties props,
+            byte[] body,
+            Processor processor) {
         Map<String, Object> headers = AmqpValues.handlerHeaders(envelope, props);
         int retries = AmqpValues.countHeader(headers, Headers.RETRY_COUNT);
         if (retries > options.maxRetries()) {
@@ -483,48 +501,32 @@ public final class Subscriber implements AutoCloseable {
             headers.put(Headers.RETRY_COUNT, retries); // what the SDK goes by, not a value it did not write
         }
         long tag = envelope.getDeliveryTag();
-        long started = System.nanoTime();
         try {
-            try {
-                processor.process(headers, body, props);
+            for (int attempt = retries; ; attempt++) {
+                long started = System.nanoTime();
+                Throwable retry = attempt(channel, queue, envelope, props, body, headers, processor, attempt, started);
+                if (retry == null) {
+                    return; // settled
+                }
                 long took = System.nanoTime() - started;
-                channel.basicAck(tag, false);
-                passingFaults.set(0);
-                settled(SubscriberMetrics.Outcome.HANDLED, took);
-            } catch (RetryException e) {
-                long took = System.nanoTime() - started;
-                settled(retryOrExhaust(channel, envelope, props, body, retries, e, e.delay()), took);
-            } catch (BadMessageException e) {
-                long took = System.nanoTime() - started;
-                deadLetter(channel, envelope, props, body, retries, "rejected", e);
-                settled(SubscriberMetrics.Outcome.REJECTED, took);
-            } catch (Exception | Error e) {
-                long took = System.nanoTime() - started;
-                if (isPassingFault(e)) {
-                    requeueAfterBackoff(channel, envelope, props, e);
-                    settled(SubscriberMetrics.Outcome.REQUEUED, took);
+                Duration asked = retry instanceof RetryException r ? r.delay() : null;
+                if (!options.isPartitioned()) {
+                    settled(retryOrExhaust(channel, envelope, props, body, attempt, retry, asked), took);
                     return;
                 }
-                // An Error too: left to the client, it closed the channel and the message came back to do it again.
-                if (e instanceof Error) {
-                    LOG.error(
-                            "Subscriber {}: handler threw {} on message {}; settling it as a failure, the subscription"
-                                    + " goes on",
-                            name,
-                            e,
-                            props.getMessageId());
+                // Partitioned: retried in place, so the partition's later messages (its keys') wait for it.
+                if (attempt >= options.maxRetries()) {
+                    deadLetter(channel, queue, envelope, props, body, attempt, "retries_exhausted", retry);
+                    settled(SubscriberMetrics.Outcome.RETRIES_EXHAUSTED, took);
+                    return;
                 }
-                if (options.retryAllExceptions()) {
-                    settled(retryOrExhaust(channel, envelope, props, body, retries, e, null), took);
-                } else {
-                    LOG.warn(
-                            "Subscriber {}: handler failed on message {} ({}); dead-lettering it",
-                            name,
-                            props.getMessageId(),
-                            e.toString());
-                    deadLetter(channel, envelope, props, body, retries, "rejected", e);
-                    settled(SubscriberMetrics.Outcome.REJECTED, took);
+                settled(SubscriberMetrics.Outcome.RETRIED, took);
+                if (!waitUnlessClosing(asked != null ? asked : options.backoffFor(attempt + 1))) {
+                    channel.basicNack(
+                            tag, false, true); // closing: back to the front of its queue, for the next consumer
+                    return;
                 }
+                headers.put(Headers.RETRY_COUNT, attempt + 1);
             }
         } catch (IOException | AlreadyClosedException e) {
             // Not acknowledged: RabbitMQ redelivers it once the channel is back.
@@ -543,6 +545,79 @@ public final class Subscriber implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Calls the handler once and settles the message, unless it is to be retried: then returns
+     * why (a {@link RetryException}, or any failure under retryAllExceptions) and leaves it unsettled.
+     */
+    private Throwable attempt(
+            Channel channel,
+            String queue,
+            Envelope envelope,
+            AMQP.BasicProperties props,
+            byte[] body,
+            Map<String, Object> headers,
+            Processor processor,
+            int retries,
+            long started)
+            throws IOException, InterruptedException {
+        long tag = envelope.getDeliveryTag();
+        try {
+            processor.process(headers, body, props);
+            long took = System.nanoTime() - started;
+            channel.basicAck(tag, false);
+            passingFaults.set(0);
+            settled(SubscriberMetrics.Outcome.HANDLED, took);
+            return null;
+        } catch (RetryException e) {
+            return e;
+        } catch (BadMessageException e) {
+            long took = System.nanoTime() - started;
+            deadLetter(channel, queue, envelope, props, body, retries, "rejected", e);
+            settled(SubscriberMetrics.Outcome.REJECTED, took);
+            return null;
+        } catch (Exception | Error e) {
+            long took = System.nanoTime() - started;
+            if (isPassingFault(e)) {
+                requeueAfterBackoff(channel, envelope, props, e);
+                settled(SubscriberMetrics.Outcome.REQUEUED, took);
+                return null;
+            }
+            // An Error too: left to the client, it closed the channel and the message came back to do it again.
+            if (e instanceof Error) {
+                LOG.error(
+                        "Subscriber {}: handler threw {} on message {}; settling it as a failure, the subscription"
+                                + " goes on",
+                        name,
+                        e,
+                        props.getMessageId());
+            }
+            if (options.retryAllExceptions()) {
+                return e;
+            }
+            LOG.warn(
+                    "Subscriber {}: handler failed on message {} ({}); dead-lettering it",
+                    name,
+                    props.getMessageId(),
+                    e.toString());
+            deadLetter(channel, queue, envelope, props, body, retries, "rejected", e);
+            settled(SubscriberMetrics.Outcome.REJECTED, took);
+            return null;
+        }
+    }
+
+    /** Waits {@code delay}, in steps, unless the subscriber closes meanwhile; false when it does. */
+    private boolean waitUnlessClosing(Duration delay) throws InterruptedException {
+        long until = System.nanoTime() + delay.toNanos();
+        while (!closing) {
+            long left = until - System.nanoTime();
+            if (left <= 0) {
+                return true;
+            }
+            Thread.sleep(Math.max(1, Math.min(100, left / 1_000_000)));
+        }
+        return false;
     }
 
     /**
@@ -623,7 +698,7 @@ public final class Subscriber implements AutoCloseable {
                     name,
                     props.getMessageId(),
                     retries);
-            deadLetter(channel, envelope, props, body, retries, "retries_exhausted", error);
+            deadLetter(channel, options.queue(), envelope, props, body, retries, "retries_exhausted", error);
             return false;
         }
         Duration delay = askedDelay != null ? askedDelay : options.backoffFor(retries + 1);
@@ -637,8 +712,10 @@ public final class Subscriber implements AutoCloseable {
         return true;
     }
 
+    /** {@code queue}: the queue it died in (a partition's, for a partitioned subscription), where a replay puts it back. */
     private void deadLetter(
             Channel channel,
+            String queue,
             Envelope envelope,
             AMQP.BasicProperties props,
             byte[] body,
@@ -648,7 +725,7 @@ public final class Subscriber implements AutoCloseable {
             throws IOException, InterruptedException {
         Map<String, Object> headers = forwardedHeaders(envelope, props);
         headers.put(Headers.DEAD_LETTER_REASON, reason);
-        headers.put(Headers.DEAD_LETTER_QUEUE, options.queue());
+        headers.put(Headers.DEAD_LETTER_QUEUE, queue);
         headers.put(Headers.DEAD_LETTER_ID, UUID.randomUUID().toString());
         headers.put(Headers.DEAD_LETTERED_AT, Instant.now().toString());
         headers.put(Headers.RETRY_COUNT, retries);

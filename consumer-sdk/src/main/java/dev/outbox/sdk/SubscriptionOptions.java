@@ -35,6 +35,8 @@ public final class SubscriptionOptions {
     private final Duration closeTimeout;
     private final Duration inboxRetention;
     private final SubscriberMetrics metrics;
+    private final int partitions;
+    private final String partitionKey;
 
     private SubscriptionOptions(
             String queue,
@@ -50,7 +52,9 @@ public final class SubscriptionOptions {
             boolean retryAllExceptions,
             Duration closeTimeout,
             Duration inboxRetention,
-            SubscriberMetrics metrics) {
+            SubscriberMetrics metrics,
+            int partitions,
+            String partitionKey) {
         this.queue = validQueue(queue);
         this.prefetch = within("prefetch", prefetch, 1, 65_535);
         this.concurrency = within("concurrency", concurrency, 1, 64);
@@ -69,6 +73,18 @@ public final class SubscriptionOptions {
         this.closeTimeout = positive("closeTimeout", closeTimeout);
         this.inboxRetention = positive("inboxRetention", inboxRetention);
         this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.partitions = within("partitions", partitions, 1, 1000);
+        if (partitionKey == null || partitionKey.isBlank() || partitionKey.length() > 255) {
+            throw new IllegalArgumentException(
+                    "partitionKey must name a header of 1 to 255 characters, e.g. aggregate-id (was " + partitionKey
+                            + ")");
+        }
+        this.partitionKey = partitionKey;
+        if (partitions > 1 && concurrency > 1) {
+            throw new IllegalArgumentException("a partitioned subscription consumes each of its " + partitions
+                    + " partitions with one consumer, in order; concurrency must be 1 (was " + concurrency
+                    + "): partitions are its parallelism");
+        }
     }
 
     /**
@@ -92,7 +108,9 @@ public final class SubscriptionOptions {
                 false,
                 Duration.ofSeconds(30),
                 Duration.ofDays(7),
-                SubscriberMetrics.NONE);
+                SubscriberMetrics.NONE,
+                1,
+                dev.outbox.protocol.Headers.AGGREGATE_ID);
     }
 
     public SubscriptionOptions prefetch(int prefetch) {
@@ -158,6 +176,25 @@ public final class SubscriptionOptions {
         return copy(c -> c.metrics = Objects.requireNonNull(metrics, "metrics"));
     }
 
+    /**
+     * Ordered competing consumers (docs/scaling.md): messages are spread over {@code partitions}
+     * queues ({@code <queue>.p0} ...) by the hash of their {@link #partitionKey(String) key}
+     * header through RabbitMQ's consistent-hash exchange, each queue with a single active
+     * consumer. Any number of instances may subscribe; RabbitMQ gives each partition to one of
+     * them and moves it when that one dies. Messages of one key are handled one at a time in
+     * the order they were published; a {@link RetryException} is retried in place, so the
+     * partition's later messages wait for it. Needs the {@code rabbitmq_consistent_hash_exchange}
+     * plugin. 1 (the default): not partitioned.
+     */
+    public SubscriptionOptions partitions(int partitions) {
+        return copy(c -> c.partitions = partitions);
+    }
+
+    /** The header whose value picks a message's partition; {@code aggregate-id} by default. */
+    public SubscriptionOptions partitionKey(String header) {
+        return copy(c -> c.partitionKey = header);
+    }
+
     /** A mutable copy of the fields for a wither; the constructor validates the result again. */
     private static final class Fields {
         String queue;
@@ -174,6 +211,8 @@ public final class SubscriptionOptions {
         Duration closeTimeout;
         Duration inboxRetention;
         SubscriberMetrics metrics;
+        int partitions;
+        String partitionKey;
     }
 
     private SubscriptionOptions copy(java.util.function.Consumer<Fields> change) {
@@ -192,6 +231,8 @@ public final class SubscriptionOptions {
         c.closeTimeout = closeTimeout;
         c.inboxRetention = inboxRetention;
         c.metrics = metrics;
+        c.partitions = partitions;
+        c.partitionKey = partitionKey;
         change.accept(c);
         return new SubscriptionOptions(
                 c.queue,
@@ -207,7 +248,9 @@ public final class SubscriptionOptions {
                 c.retryAllExceptions,
                 c.closeTimeout,
                 c.inboxRetention,
-                c.metrics);
+                c.metrics,
+                c.partitions,
+                c.partitionKey);
     }
 
     /** The delay before retry {@code attempt} (1-based). */
@@ -222,6 +265,18 @@ public final class SubscriptionOptions {
 
     public SubscriberMetrics metrics() {
         return metrics;
+    }
+
+    public int partitions() {
+        return partitions;
+    }
+
+    public boolean isPartitioned() {
+        return partitions > 1;
+    }
+
+    public String partitionKey() {
+        return partitionKey;
     }
 
     public int prefetch() {
@@ -293,6 +348,7 @@ public final class SubscriptionOptions {
     @Override
     public String toString() {
         return "SubscriptionOptions[queue=" + queue + ", type=" + queueType + ", prefetch=" + prefetch
-                + ", concurrency=" + concurrency + ", maxRetries=" + maxRetries + ", ttl=" + messageTtl + "]";
+                + ", concurrency=" + concurrency + ", maxRetries=" + maxRetries + ", ttl=" + messageTtl
+                + (partitions > 1 ? ", partitions=" + partitions + " by " + partitionKey : "") + "]";
     }
 }

@@ -123,6 +123,60 @@ final class SubscriptionQueues {
         declare(options.queue(), workQueueArguments());
     }
 
+    /** The queues this subscription consumes: its work queue, or its partition queues. */
+    List<String> consumedQueues() {
+        if (!options.isPartitioned()) {
+            return List.of(options.queue());
+        }
+        List<String> queues = new java.util.ArrayList<>();
+        for (int i = 0; i < options.partitions(); i++) {
+            queues.add(partitionQueueName(options.queue(), i));
+        }
+        return queues;
+    }
+
+    static String partitionQueueName(String queue, int partition) {
+        return queue + ".p" + partition;
+    }
+
+    static String partitionExchangeName(String queue) {
+        return queue + ".partitions";
+    }
+
+    Map<String, Object> partitionQueueArguments() {
+        Map<String, Object> args = workQueueArguments();
+        args.put("x-single-active-consumer", true);
+        return args;
+    }
+
+    /**
+     * The consistent-hash exchange that spreads the subscription's messages by the hash of its
+     * key header, and the partition queues bound to it with equal weight. Returns the exchange,
+     * for the event exchanges to be bound to.
+     */
+    String declarePartitions(Channel channel) throws IOException {
+        String exchange = partitionExchangeName(options.queue());
+        try {
+            channel.exchangeDeclare(
+                    exchange, "x-consistent-hash", true, false, Map.of("hash-header", options.partitionKey()));
+        } catch (IOException e) {
+            if (BrokerErrors.describe(e).contains("invalid exchange type")
+                    || BrokerErrors.describe(e).contains("x-consistent-hash")) {
+                throw new IOException(
+                        "partitioned subscription " + options.queue() + " needs RabbitMQ's consistent-hash exchange:"
+                                + " rabbitmq-plugins enable rabbitmq_consistent_hash_exchange ("
+                                + BrokerErrors.describe(e) + ")",
+                        e);
+            }
+            throw e;
+        }
+        for (String queue : consumedQueues()) {
+            declare(queue, partitionQueueArguments());
+            channel.queueBind(queue, exchange, "1");
+        }
+        return exchange;
+    }
+
     /**
      * The retry queue a message waits {@code asked} in (rounded up, see the class), declared
      * when first used and again before its lease could run out under a message put in it now.

@@ -67,6 +67,10 @@ class DocumentedConfigurationTest {
                 .contains("wal_level=logical");
         assertThat(compose.path("services").path("rabbitmq").path("image").asText())
                 .contains("management");
+        String plugins = Files.readString(ROOT.resolve("deploy/rabbitmq/enabled_plugins"));
+        assertThat(plugins).as("partitioned subscriptions need it").contains("rabbitmq_consistent_hash_exchange");
+        assertThat(compose.path("services").path("rabbitmq").path("volumes").toString())
+                .contains("deploy/rabbitmq/enabled_plugins:/etc/rabbitmq/enabled_plugins");
     }
 
     @Test
