@@ -142,11 +142,27 @@ class RelayClusterIT {
                 await("handled on another node")
                         .atMost(Duration.ofSeconds(90))
                         .until(() -> handled.size() == total - total / 10);
-                await("poison messages captured as dead letters")
-                        .atMost(Duration.ofSeconds(60))
-                        .until(() -> db.queryLong("SELECT count(DISTINCT message_id) FROM dead_letters"
-                                        + " WHERE reason = 'rejected' AND queue = 'moving_orders'")
-                                == total / 10);
+                try {
+                    await("poison messages captured as dead letters")
+                            .atMost(Duration.ofSeconds(60))
+                            .until(() -> db.queryLong("SELECT count(DISTINCT message_id) FROM dead_letters"
+                                            + " WHERE reason = 'rejected' AND queue = 'moving_orders'")
+                                    == total / 10);
+                } catch (org.awaitility.core.ConditionTimeoutException e) {
+                    throw new AssertionError(
+                            "dead_letters holds: " + rows(db) + "\nqueues: "
+                                    + RabbitCluster.ctl(
+                                            "list_queues",
+                                            "-p",
+                                            vhost,
+                                            "name",
+                                            "leader",
+                                            "messages_ready",
+                                            "messages_unacknowledged",
+                                            "consumers")
+                                    + "\nconsumers: " + RabbitCluster.ctl("list_consumers", "-p", vhost),
+                            e);
+                }
                 assertThat(retried).as("retried before being handled").hasSize(total / 10);
                 assertThat(handled).containsAll(retried);
             } finally {
@@ -155,6 +171,26 @@ class RelayClusterIT {
         } finally {
             RabbitCluster.deleteVhost(vhost);
         }
+    }
+
+    private static String rows(TestDatabase db) throws Exception {
+        StringBuilder out = new StringBuilder();
+        try (var c = db.connect();
+                var st = c.createStatement();
+                var rs =
+                        st.executeQuery("SELECT reason, queue, message_id, last_error FROM dead_letters ORDER BY id")) {
+            while (rs.next()) {
+                out.append("\n  ")
+                        .append(rs.getString(1))
+                        .append(' ')
+                        .append(rs.getString(2))
+                        .append(' ')
+                        .append(rs.getString(3))
+                        .append(' ')
+                        .append(rs.getString(4));
+            }
+        }
+        return out.toString();
     }
 
     /**

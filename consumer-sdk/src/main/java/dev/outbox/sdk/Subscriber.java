@@ -14,6 +14,7 @@ import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.RoutingKey;
 import dev.outbox.protocol.Topology;
 import dev.outbox.sdk.internal.ConfirmingChannel;
+import dev.outbox.sdk.internal.ConsumerCheck;
 import dev.outbox.sdk.internal.IdleConnections;
 import java.io.IOException;
 import java.sql.Connection;
@@ -293,6 +294,8 @@ public final class Subscriber implements AutoCloseable {
             slot.open();
             slots.add(slot);
         }
+        long every = ConsumerCheck.INTERVAL.toMillis();
+        housekeeping().scheduleWithFixedDelay(this::checkConsumers, every, every, TimeUnit.MILLISECONDS);
         LOG.info("Subscriber {} consuming queue {} ({}) bound to {}", name, options.queue(), options, patterns);
     }
 
@@ -340,6 +343,27 @@ public final class Subscriber implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 closeQuietly(ch);
                 throw e;
+            }
+        }
+    }
+
+    /** A consumer RabbitMQ dropped without a word (see ConsumerCheck) is started again. */
+    private void checkConsumers() {
+        List<Slot> current;
+        synchronized (this) {
+            current = List.copyOf(slots);
+        }
+        java.util.Map<String, Boolean> lost = new java.util.HashMap<>();
+        for (Slot slot : current) {
+            if (closing || slot.restarting) {
+                continue;
+            }
+            boolean gone = lost.computeIfAbsent(
+                    slot.queue, q -> ConsumerCheck.consumers(broker, q).orElse(-1) == 0);
+            if (gone) {
+                restart(
+                        slot,
+                        "RabbitMQ lists no consumer on queue " + slot.queue + " any more, though none was cancelled");
             }
         }
     }
@@ -565,11 +589,6 @@ public final class Subscriber implements AutoCloseable {
         long tag = envelope.getDeliveryTag();
         try {
             processor.process(headers, body, props);
-            long took = System.nanoTime() - started;
-            channel.basicAck(tag, false);
-            passingFaults.set(0);
-            settled(SubscriberMetrics.Outcome.HANDLED, took);
-            return null;
         } catch (RetryException e) {
             return e;
         } catch (BadMessageException e) {
@@ -605,6 +624,13 @@ public final class Subscriber implements AutoCloseable {
             settled(SubscriberMetrics.Outcome.REJECTED, took);
             return null;
         }
+        // Outside the handler's try: a channel lost while acknowledging is the broker's fault, not the
+        // message's, and must not dead-letter it; the caller lets RabbitMQ redeliver it.
+        long took = System.nanoTime() - started;
+        channel.basicAck(tag, false);
+        passingFaults.set(0);
+        settled(SubscriberMetrics.Outcome.HANDLED, took);
+        return null;
     }
 
     /** Waits {@code delay}, in steps, unless the subscriber closes meanwhile; false when it does. */

@@ -59,6 +59,30 @@ class ConsumerFaultsIT {
     }
 
     @Test
+    void aConnectionLostWhileAcknowledgingRedeliversTheMessageAndDeadLettersNothing() throws Exception {
+        String appId = "ackfault-" + System.nanoTime();
+        List<String> calls = new CopyOnWriteArrayList<>();
+        try (Broker broker = env.newBroker(appId);
+                Subscriber s =
+                        new Subscriber(broker, "ackfault.#", SubscriptionOptions.queue("ackfault"), "ackfault")) {
+            s.start((headers, body) -> {
+                calls.add(String.valueOf(headers.get("message-id")));
+                if (calls.size() == 1) {
+                    // The broker drops the consumer's connection after the handler succeeded, before the ack.
+                    dev.outbox.testing.BrokerFaults.closeConnections(appId);
+                }
+            });
+            new Publisher(env.broker).send(dev.outbox.protocol.OutboxEvent.of("ackfault.created", "{}"));
+            await().atMost(Duration.ofSeconds(60)).until(() -> calls.size() >= 2);
+            assertThat(calls.get(1)).as("the same message, redelivered").isEqualTo(calls.get(0));
+            await("no dead letter for a lost ack, which is not the message's fault")
+                    .during(Duration.ofSeconds(2))
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> env.deadLetters("queue = 'ackfault'") == 0);
+        }
+    }
+
+    @Test
     void consumersKilledWithMessagesInFlightStillProcessEveryMessageExactlyOnceThroughTheInbox() throws Exception {
         int messages = FaultScale.pick(2000, 10_000);
         int kills = 5;

@@ -13,6 +13,7 @@ import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.RoutingKey;
 import dev.outbox.protocol.Topology;
 import dev.outbox.sdk.Broker;
+import dev.outbox.sdk.internal.ConsumerCheck;
 import dev.outbox.sdk.internal.IdleConnections;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -73,6 +74,8 @@ public final class DeadLetterCapture implements AutoCloseable {
         for (String queue : List.of(Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED)) {
             consume(queue);
         }
+        long every = ConsumerCheck.INTERVAL.toMillis();
+        restarter.scheduleWithFixedDelay(this::checkConsumers, every, every, TimeUnit.MILLISECONDS);
         LOG.info(
                 "Capturing dead letters from queues {} and {} into table dead_letters",
                 Topology.DEAD_LETTERS_QUEUE,
@@ -113,6 +116,17 @@ public final class DeadLetterCapture implements AutoCloseable {
             throw e;
         }
         channels.put(queue, channel);
+    }
+
+    /** A consumer RabbitMQ dropped without a word (see ConsumerCheck) is started again. */
+    private void checkConsumers() {
+        for (String queue : List.of(Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED)) {
+            if (!closed
+                    && channels.containsKey(queue)
+                    && ConsumerCheck.consumers(broker, queue).orElse(-1) == 0) {
+                restart(queue, "RabbitMQ lists no consumer on it any more, though none was cancelled");
+            }
+        }
     }
 
     private void restart(String queue, String why) {
