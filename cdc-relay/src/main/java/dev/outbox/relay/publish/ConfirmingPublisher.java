@@ -77,6 +77,16 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private long probeThrough = -1;
 
     private volatile boolean redeclare;
+    /**
+     * Nacks since the last ack. A quorum queue whose leader moved can leave the broker side of a
+     * channel nacking every publish to it for good (seen on 3.10 in RelayClusterIT: the stream
+     * waited behind one parked message for minutes while the queue itself was healthy); a new
+     * channel starts afresh, so after {@link #NACKS_BEFORE_NEW_CHANNEL} the relay opens one.
+     */
+    private int nacksWithoutAck;
+
+    static final int NACKS_BEFORE_NEW_CHANNEL = 3;
+    private volatile boolean freshChannel;
     private volatile long lastAdvanceNanos;
     private long parkedSince;
 
@@ -274,6 +284,16 @@ public final class ConfirmingPublisher implements AutoCloseable {
         while (true) {
             checkStop();
             Channel ch;
+            if (freshChannel) {
+                freshChannel = false;
+                LOG.info(
+                        "RabbitMQ nacked {} messages in a row without an ack; publishing on a new channel (a quorum"
+                                + " queue's leader may have moved)",
+                        NACKS_BEFORE_NEW_CHANNEL);
+                synchronized (ledger) {
+                    loseChannel(channelNumber); // the next round opens the next channel; the old one is aborted
+                }
+            }
             try {
                 ch = ensureOpen();
                 if (redeclare) {
@@ -533,9 +553,15 @@ public final class ConfirmingPublisher implements AutoCloseable {
                 }
                 if (!settled.confirmed().isEmpty()) {
                     channelErrorsWithoutProgress = 0;
+                    nacksWithoutAck = 0;
                 }
                 if (!settled.nacked().isEmpty()) {
                     parked(settled.nacked());
+                    nacksWithoutAck += settled.nacked().size();
+                    if (nacksWithoutAck >= NACKS_BEFORE_NEW_CHANNEL) {
+                        nacksWithoutAck = 0;
+                        freshChannel = true;
+                    }
                 }
                 if (!settled.returnedCopies().isEmpty()) {
                     redeclare = true;
@@ -636,7 +662,8 @@ public final class ConfirmingPublisher implements AutoCloseable {
         if (parkedSince == 0) {
             parkedSince = System.currentTimeMillis();
             LOG.warn(
-                    "RabbitMQ nacked {} messages for {} (a queue may be full: x-max-length with overflow=reject-publish);"
+                    "RabbitMQ nacked {} messages for {} (a queue may be full: x-max-length with overflow=reject-publish; or a"
+                            + " quorum queue was unavailable for a moment);"
                             + " they are published again with backoff, later messages of their routing keys wait behind them,"
                             + " the others flow, and stored positions wait for them",
                     nacked.size(),

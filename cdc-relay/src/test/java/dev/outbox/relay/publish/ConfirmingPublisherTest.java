@@ -123,6 +123,35 @@ class ConfirmingPublisherTest {
     }
 
     @Test
+    void nacksWithoutAnAckInBetweenMoveThePublishingToANewChannel() throws Exception {
+        OutgoingMessage a = event("order.created");
+        publish(a);
+        FakeChannel first = broker.current();
+        // The same message nacked again and again on one channel: the channel, not the queue, may be what refuses.
+        for (int i = 1; i <= ConfirmingPublisher.NACKS_BEFORE_NEW_CHANNEL; i++) {
+            int sent = i;
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                publisher.flush();
+                return first.sent.size() >= sent || broker.current() != first;
+            });
+            if (broker.current() != first) {
+                break;
+            }
+            first.nack(i);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            publisher.flush();
+            return broker.current() != first && broker.current().sent.size() == 1;
+        });
+        assertThat(broker.current().sentIds())
+                .as("the parked message, on the new channel")
+                .isEqualTo(ids(a));
+        broker.current().ack(1, false);
+        assertThat(publisher.confirmedThrough()).isZero();
+        assertThat(metrics.parked().get()).isZero();
+    }
+
+    @Test
     void aChannelClosedMidRoundSendsItsUnconfirmedMessagesAgainInOrderBeforeAnythingLater() throws Exception {
         OutgoingMessage a = event("order.created");
         OutgoingMessage b = event("order.created");
