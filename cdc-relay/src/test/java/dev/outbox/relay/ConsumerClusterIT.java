@@ -5,9 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.outbox.db.Migrations;
 import dev.outbox.db.Outbox;
+import dev.outbox.sdk.Broker;
+import dev.outbox.sdk.BrokerConfig;
+import dev.outbox.sdk.Publisher;
+import dev.outbox.sdk.Subscriber;
+import dev.outbox.sdk.SubscriptionOptions;
 import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.PostgresFixture;
-import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.TestDatabase;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,9 +45,7 @@ class ConsumerClusterIT {
         String vhost = RabbitCluster.newVhost("delivery-limit");
         try (TestDatabase db = PostgresFixture.get().createDatabase("delivery_limit")) {
             Migrations.apply(db.dataSource());
-            Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
-            env.put("RELAY_RABBITMQ_URI", RabbitCluster.uri(1, vhost));
-            env.put("RELAY_RABBITMQ_ADDRESSES", String.join(",", RabbitCluster.addresses(1)));
+            Map<String, String> env = RabbitCluster.relayEnv(db, vhost);
             env.put("RELAY_CAPTURE_DEAD_LETTERS", "true");
             int limit = 2;
             try (RelayHarness relay = RelayHarness.start(env).awaitReady()) {
@@ -90,14 +92,81 @@ class ConsumerClusterIT {
     }
 
     @Test
+    void deadLetteringIsAtLeastOnceAMessageWaitsUntilDeadLettersTakesIt() throws Exception {
+        String vhost = RabbitCluster.newVhost("at-least-once");
+        try (Broker broker = Broker.connect(
+                BrokerConfig.of(RabbitCluster.uri(1, vhost)).withAddresses(RabbitCluster.addresses(1)))) {
+            // The queue as the SDK declares it: quorum, at-least-once dead-lettering, a delivery limit of 1.
+            try (Subscriber declare = new Subscriber(
+                    broker,
+                    "bounce.#",
+                    SubscriptionOptions.queue("bounce_orders").deliveryLimit(1),
+                    "bounce")) {
+                declare.start((headers, body) -> {});
+            }
+            // dead_letters refuses everything, as a full queue (or one without a quorum) would.
+            RabbitCluster.ctl(
+                    "set_policy",
+                    "-p",
+                    vhost,
+                    "--apply-to",
+                    "queues",
+                    "full-dead-letters",
+                    "^dead_letters$",
+                    "{\"max-length\": 0, \"overflow\": \"reject-publish\"}");
+            try (Publisher publisher = new Publisher(broker)) {
+                for (int i = 0; i < 3; i++) {
+                    publisher.send(dev.outbox.protocol.OutboxEvent.of("bounce.created", "{\"n\": " + i + "}"));
+                }
+            }
+            // A consumer that gives every message back: past the limit RabbitMQ dead-letters them.
+            com.rabbitmq.client.Channel bouncer = broker.createChannel();
+            bouncer.basicConsume("bounce_orders", false, new com.rabbitmq.client.DefaultConsumer(bouncer) {
+                @Override
+                public void handleDelivery(
+                        String tag,
+                        com.rabbitmq.client.Envelope envelope,
+                        com.rabbitmq.client.AMQP.BasicProperties props,
+                        byte[] body)
+                        throws IOException {
+                    getChannel().basicNack(envelope.getDeliveryTag(), false, true);
+                }
+            });
+            await("past the delivery limit, out of the work queue")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> queueDepth(vhost, "bounce_orders") == 0);
+            await("refused by dead_letters, and kept: not dropped")
+                    .during(Duration.ofSeconds(3))
+                    .atMost(Duration.ofSeconds(10))
+                    .until(() -> queueDepth(vhost, "dead_letters") == 0);
+            RabbitCluster.ctl("clear_policy", "-p", vhost, "full-dead-letters");
+            await("the refused ones dead-lettered again once dead_letters takes them")
+                    .atMost(Duration.ofSeconds(60))
+                    .until(() -> queueDepth(vhost, "dead_letters") == 3);
+            bouncer.abort();
+        } finally {
+            RabbitCluster.deleteVhost(vhost);
+        }
+    }
+
+    private static long queueDepth(String vhost, String queue) throws Exception {
+        for (String line : RabbitCluster.ctl("list_queues", "-p", vhost, "name", "messages")
+                .split("\n")) {
+            String[] parts = line.trim().split("\\s+");
+            if (parts.length == 2 && parts[0].equals(queue)) {
+                return Long.parseLong(parts[1]);
+            }
+        }
+        return -1;
+    }
+
+    @Test
     void threePartitionedConsumersOneKilledUnderLoadLoseNothingAndKeepEachKeysOrder() throws Exception {
         String vhost = RabbitCluster.newVhost("partitioned");
         try (TestDatabase db = PostgresFixture.get().createDatabase("partitioned_cluster")) {
             Migrations.apply(db.dataSource());
             db.execute("CREATE TABLE handled (id bigserial PRIMARY KEY, key text, seq int, consumer text)");
-            Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
-            env.put("RELAY_RABBITMQ_URI", RabbitCluster.uri(1, vhost));
-            env.put("RELAY_RABBITMQ_ADDRESSES", String.join(",", RabbitCluster.addresses(1)));
+            Map<String, String> env = RabbitCluster.relayEnv(db, vhost);
             String jdbc = db.url() + (db.url().contains("?") ? "&" : "?") + "user=" + db.user()
                     + (db.password() == null || db.password().isEmpty() ? "" : "&password=" + db.password());
             List<Child> consumers = new ArrayList<>();

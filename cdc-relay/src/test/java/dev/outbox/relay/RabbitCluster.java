@@ -46,6 +46,14 @@ final class RabbitCluster {
         return "amqp://guest:guest@127.0.0.1:" + port(node) + "/" + vhost;
     }
 
+    /** A relay's environment for {@code db}, publishing to {@code vhost} through node 1, then 2 and 3. */
+    static java.util.Map<String, String> relayEnv(dev.outbox.testing.TestDatabase db, String vhost) {
+        java.util.Map<String, String> env = RelayEnv.forTest(db, dev.outbox.testing.RabbitFixture.get());
+        env.put("RELAY_RABBITMQ_URI", uri(1, vhost));
+        env.put("RELAY_RABBITMQ_ADDRESSES", String.join(",", addresses(1)));
+        return env;
+    }
+
     /** A fresh virtual host on the cluster, guest allowed everything. */
     static String newVhost(String prefix) throws IOException, InterruptedException {
         String vhost = prefix + "-" + Long.toString(ThreadLocalRandom.current().nextLong(1L << 40), 36);

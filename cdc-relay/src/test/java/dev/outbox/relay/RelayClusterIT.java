@@ -13,7 +13,6 @@ import dev.outbox.sdk.Subscriber;
 import dev.outbox.sdk.SubscriptionOptions;
 import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.PostgresFixture;
-import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,9 +52,7 @@ class RelayClusterIT {
         String vhost = RabbitCluster.newVhost("relay-faults");
         try (TestDatabase db = PostgresFixture.get().createDatabase("relay_cluster")) {
             Migrations.apply(db.dataSource());
-            Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
-            env.put("RELAY_RABBITMQ_URI", RabbitCluster.uri(1, vhost));
-            env.put("RELAY_RABBITMQ_ADDRESSES", String.join(",", RabbitCluster.addresses(1)));
+            Map<String, String> env = RabbitCluster.relayEnv(db, vhost);
             List<Handled> handled = new CopyOnWriteArrayList<>();
             Writer writer = new Writer(db, "cluster.order.updated", 10, FaultScale.pick(100, 300));
             Map<String, Long> resumedAfterMillis = new LinkedHashMap<>();
@@ -105,9 +102,7 @@ class RelayClusterIT {
         String vhost = RabbitCluster.newVhost("consumer-faults");
         try (TestDatabase db = PostgresFixture.get().createDatabase("consumer_cluster")) {
             Migrations.apply(db.dataSource());
-            Map<String, String> env = RelayEnv.forTest(db, RabbitFixture.get());
-            env.put("RELAY_RABBITMQ_URI", RabbitCluster.uri(1, vhost));
-            env.put("RELAY_RABBITMQ_ADDRESSES", String.join(",", RabbitCluster.addresses(1)));
+            Map<String, String> env = RabbitCluster.relayEnv(db, vhost);
             env.put("RELAY_CAPTURE_DEAD_LETTERS", "true");
             Set<Integer> handled = ConcurrentHashMap.newKeySet();
             Set<Integer> retried = ConcurrentHashMap.newKeySet();
