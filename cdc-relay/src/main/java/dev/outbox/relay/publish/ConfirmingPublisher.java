@@ -78,10 +78,9 @@ public final class ConfirmingPublisher implements AutoCloseable {
 
     private volatile boolean redeclare;
     /**
-     * Nacks since the last ack. A quorum queue whose leader moved can leave the broker side of a
-     * channel nacking every publish to it for good (seen on 3.10 in RelayClusterIT: the stream
-     * waited behind one parked message for minutes while the queue itself was healthy); a new
-     * channel starts afresh, so after {@link #NACKS_BEFORE_NEW_CHANNEL} the relay opens one.
+     * Nacks since the last ack: at {@link #NACKS_BEFORE_NEW_CHANNEL} the relay publishes on a new
+     * channel, since a channel can go on nacking a healthy quorum queue after its leader moved
+     * (docs/decisions/015-new-channel-after-nacks.md).
      */
     private int nacksWithoutAck;
 
