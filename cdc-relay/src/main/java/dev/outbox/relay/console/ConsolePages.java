@@ -382,13 +382,8 @@ final class ConsolePages {
                                         : "They are: "))
                         .raw("</p><ul id=\"would-take\">");
                 Map<Long, DeadLetterQueries.Summary> described = new java.util.HashMap<>();
-                if (request.filter() != null) {
-                    for (DeadLetterQueries.Summary s : queries.list(request.filter()
-                            .withStatus("new")
-                            .withMaxId(o.maxId())
-                            .withLimit(DeadLetterActions.LISTED))) {
-                        described.put(s.id(), s);
-                    }
+                for (DeadLetterQueries.Summary s : queries.summaries(o.ids())) {
+                    described.put(s.id(), s);
                 }
                 for (long id : o.ids()) {
                     DeadLetterQueries.Summary s = described.get(id);

@@ -29,6 +29,8 @@ public final class DeadLetterQueries {
             + " '[0-9]+', '<n>', 'g'), 300) END";
 
     private static final String WHEN = "coalesce(dead_lettered_at, captured_at)";
+    private static final String SUMMARY_COLUMNS =
+            "id, status, reason, queue, routing_key, message_id, last_error, " + WHEN + ", " + FINGERPRINT;
 
     /** One line of the list. */
     public record Summary(
@@ -62,22 +64,44 @@ public final class DeadLetterQueries {
     /** Newest first, at most {@code filter.limit()}. */
     public List<Summary> list(DeadLetterFilter filter) throws SQLException {
         List<Object> args = new ArrayList<>();
-        String sql = "SELECT id, status, reason, queue, routing_key, message_id, last_error, " + WHEN + ", "
-                + FINGERPRINT + " FROM dead_letters" + where(filter, args) + " ORDER BY id DESC LIMIT "
-                + filter.limit();
-        return query(
-                sql,
-                args,
-                rs -> new Summary(
-                        rs.getLong(1),
-                        rs.getString(2),
-                        rs.getString(3),
-                        rs.getString(4),
-                        rs.getString(5),
-                        rs.getString(6),
-                        rs.getString(7),
-                        instant(rs.getTimestamp(8)),
-                        rs.getString(9)));
+        String sql = "SELECT " + SUMMARY_COLUMNS + " FROM dead_letters" + where(filter, args)
+                + " ORDER BY id DESC LIMIT " + filter.limit();
+        return query(sql, args, DeadLetterQueries::summary);
+    }
+
+    /** The lines of {@code ids}, in their order; ids without a row are left out. */
+    public List<Summary> summaries(List<Long> ids) throws SQLException {
+        Map<Long, Summary> byId = new LinkedHashMap<>();
+        try (Connection c = dataSource.getConnection();
+                PreparedStatement ps =
+                        c.prepareStatement("SELECT " + SUMMARY_COLUMNS + " FROM dead_letters WHERE id = ANY (?)")) {
+            ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    byId.put(rs.getLong(1), summary(rs));
+                }
+            }
+        }
+        List<Summary> ordered = new ArrayList<>();
+        for (long id : ids) {
+            if (byId.containsKey(id)) {
+                ordered.add(byId.get(id));
+            }
+        }
+        return ordered;
+    }
+
+    private static Summary summary(ResultSet rs) throws SQLException {
+        return new Summary(
+                rs.getLong(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getString(4),
+                rs.getString(5),
+                rs.getString(6),
+                rs.getString(7),
+                instant(rs.getTimestamp(8)),
+                rs.getString(9));
     }
 
     /** Groups by queue, reason and fingerprint, largest first, at most 200. */
