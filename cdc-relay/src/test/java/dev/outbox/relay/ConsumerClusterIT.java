@@ -67,7 +67,7 @@ class ConsumerClusterIT {
                 // Each new consumer is handed the message again, and dies of it, until RabbitMQ gives up on it.
                 for (int i = 1; i <= limit + 2 && db.queryLong("SELECT count(*) FROM dead_letters") == 0; i++) {
                     try (Child next = Child.start("lethal-" + i, consumer)) {
-                        next.awaitReady();
+                        next.awaitReadyOrDelivered(); // the message may come, and kill it, before it says ready
                         long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
                         while (next.isAlive()
                                 && System.nanoTime() < until
@@ -265,6 +265,18 @@ class ConsumerClusterIT {
                 }
                 return Files.readString(log).contains("ready");
             });
+        }
+
+        void awaitReadyOrDelivered() {
+            await(log.getFileName() + " ready or delivered")
+                    .atMost(Duration.ofSeconds(60))
+                    .until(() -> {
+                        String out = Files.readString(log);
+                        if (!process.isAlive() && !out.contains("delivered")) {
+                            throw new AssertionError(log + " exited without a delivery: " + out);
+                        }
+                        return out.contains("ready") || out.contains("delivered");
+                    });
         }
 
         int awaitExit() throws InterruptedException {
