@@ -10,6 +10,7 @@ import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.protocol.AmqpValues;
 import dev.outbox.protocol.BrokerErrors;
+import dev.outbox.protocol.DeadLetterReason;
 import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.RoutingKey;
 import dev.outbox.protocol.Topology;
@@ -540,7 +541,8 @@ public final class Subscriber implements AutoCloseable {
                 }
                 // Partitioned: retried in place, so the partition's later messages (its keys') wait for it.
                 if (attempt >= options.maxRetries()) {
-                    deadLetter(channel, queue, envelope, props, body, attempt, "retries_exhausted", retry);
+                    deadLetter(
+                            channel, queue, envelope, props, body, attempt, DeadLetterReason.RETRIES_EXHAUSTED, retry);
                     settled(SubscriberMetrics.Outcome.RETRIES_EXHAUSTED, took);
                     return;
                 }
@@ -593,7 +595,7 @@ public final class Subscriber implements AutoCloseable {
             return e;
         } catch (BadMessageException e) {
             long took = System.nanoTime() - started;
-            deadLetter(channel, queue, envelope, props, body, retries, "rejected", e);
+            deadLetter(channel, queue, envelope, props, body, retries, DeadLetterReason.REJECTED, e);
             settled(SubscriberMetrics.Outcome.REJECTED, took);
             return null;
         } catch (Exception | Error e) {
@@ -620,7 +622,7 @@ public final class Subscriber implements AutoCloseable {
                     name,
                     props.getMessageId(),
                     e.toString());
-            deadLetter(channel, queue, envelope, props, body, retries, "rejected", e);
+            deadLetter(channel, queue, envelope, props, body, retries, DeadLetterReason.REJECTED, e);
             settled(SubscriberMetrics.Outcome.REJECTED, took);
             return null;
         }
@@ -724,7 +726,15 @@ public final class Subscriber implements AutoCloseable {
                     name,
                     props.getMessageId(),
                     retries);
-            deadLetter(channel, options.queue(), envelope, props, body, retries, "retries_exhausted", error);
+            deadLetter(
+                    channel,
+                    options.queue(),
+                    envelope,
+                    props,
+                    body,
+                    retries,
+                    DeadLetterReason.RETRIES_EXHAUSTED,
+                    error);
             return false;
         }
         Duration delay = askedDelay != null ? askedDelay : options.backoffFor(retries + 1);

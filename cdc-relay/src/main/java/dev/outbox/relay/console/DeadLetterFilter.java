@@ -1,5 +1,6 @@
 package dev.outbox.relay.console;
 
+import dev.outbox.protocol.DeadLetterReason;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -31,8 +32,7 @@ public record DeadLetterFilter(
         Long maxId,
         int limit) {
 
-    public static final List<String> REASONS = List.of(
-            "rejected", "expired", "maxlen", "delivery_limit", "retries_exhausted", "unroutable", "relay_error");
+    public static final List<String> REASONS = DeadLetterReason.ALL;
     public static final List<String> STATUSES = List.of("new", "replayed", "discarded");
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1000;

@@ -1,5 +1,6 @@
 package dev.outbox.relay.metrics;
 
+import dev.outbox.protocol.DeadLetterReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -130,7 +131,7 @@ public final class RelayMetrics {
      * The reason the relay sets events aside with (dead-letter reason {@code relay_error}). Its
      * counter exists from the start, at 0, so an alert on its increase sees the first one.
      */
-    public static final String RELAY_ERROR = "relay_error";
+    public static final String RELAY_ERROR = DeadLetterReason.RELAY_ERROR;
 
     public void relayError(String reason) {
         relayError(reason, 1);

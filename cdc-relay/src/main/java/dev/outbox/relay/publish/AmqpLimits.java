@@ -1,6 +1,7 @@
 package dev.outbox.relay.publish;
 
 import com.rabbitmq.client.AMQP;
+import dev.outbox.protocol.DeadLetterReason;
 import dev.outbox.protocol.Headers;
 import java.util.HashMap;
 import java.util.Map;
@@ -82,7 +83,7 @@ final class AmqpLimits {
 
     /** The routing key the copy is published with: the original when it is a valid short string. */
     static String copyRoutingKey(String routingKey) {
-        return utf8Length(routingKey) <= SHORT_STRING_BYTES ? routingKey : "relay_error";
+        return utf8Length(routingKey) <= SHORT_STRING_BYTES ? routingKey : DeadLetterReason.RELAY_ERROR;
     }
 
     /** The message id when it is a valid short string, else {@code null} (the header {@code error} says so). */

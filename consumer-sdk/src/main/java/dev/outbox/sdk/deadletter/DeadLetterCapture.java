@@ -9,6 +9,7 @@ import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import dev.outbox.protocol.AmqpValues;
 import dev.outbox.protocol.BrokerErrors;
+import dev.outbox.protocol.DeadLetterReason;
 import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.RoutingKey;
 import dev.outbox.protocol.Topology;
@@ -49,8 +50,7 @@ public final class DeadLetterCapture implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterCapture.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> KNOWN_REASONS =
-            Set.of("rejected", "expired", "maxlen", "delivery_limit", "retries_exhausted", "unroutable", "relay_error");
+    private static final Set<String> KNOWN_REASONS = Set.copyOf(DeadLetterReason.ALL);
 
     private final Broker broker;
     /** One open connection per captured queue: a new connection per dead letter capped the capture at about 50 a second. */
@@ -377,7 +377,7 @@ public final class DeadLetterCapture implements AutoCloseable {
         String routingKey;
         Instant deadAt;
         if (unrouted) {
-            reason = "unroutable";
+            reason = DeadLetterReason.UNROUTABLE;
             queue = Topology.UNROUTED;
             routingKey = envelope.getRoutingKey();
             exchange = RoutingKey.isValid(routingKey) ? RoutingKey.exchangeOf(routingKey) : envelope.getExchange();
@@ -389,7 +389,7 @@ public final class DeadLetterCapture implements AutoCloseable {
             routingKey = firstNonNull(headers.get(Headers.ORIGINAL_ROUTING_KEY), envelope.getRoutingKey());
             deadAt = sdkDeadAt;
         } else {
-            reason = firstNonNull(death.get("reason"), headers.get("x-first-death-reason"), "rejected");
+            reason = firstNonNull(death.get("reason"), headers.get("x-first-death-reason"), DeadLetterReason.REJECTED);
             queue = firstNonNull(death.get("queue"), headers.get("x-first-death-queue"));
             Object deathKeys = death.get("routing-keys");
             String deathKey = deathKeys instanceof List<?> keys && !keys.isEmpty() ? String.valueOf(keys.get(0)) : null;
@@ -406,7 +406,7 @@ public final class DeadLetterCapture implements AutoCloseable {
             deadAt = brokerDeadAt;
         }
         if (!KNOWN_REASONS.contains(reason)) {
-            reason = "rejected";
+            reason = DeadLetterReason.REJECTED;
         }
         if (deadAt == null) {
             deadAt = Instant.now();

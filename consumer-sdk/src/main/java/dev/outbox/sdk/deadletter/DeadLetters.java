@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.rabbitmq.client.AMQP;
 import dev.outbox.protocol.AmqpValues;
+import dev.outbox.protocol.DeadLetterReason;
 import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.RoutingKey;
 import dev.outbox.sdk.Broker;
@@ -153,7 +154,8 @@ public final class DeadLetters implements AutoCloseable {
                 }
                 // Never to a place the message's own headers chose: an event goes to the exchange its routing
                 // key names (the contract every publisher keeps), anything else back to the queue it died in.
-                boolean toExchange = "unroutable".equals(d.reason()) || "relay_error".equals(d.reason());
+                boolean toExchange = DeadLetterReason.UNROUTABLE.equals(d.reason())
+                        || DeadLetterReason.RELAY_ERROR.equals(d.reason());
                 if (toExchange && !RoutingKey.isValid(d.routingKey())) {
                     throw new IllegalStateException("dead letter " + id + " has routing key '" + d.routingKey()
                             + "', which names no exchange to replay it to; discard it, or publish its body anew");

@@ -1,5 +1,6 @@
 package dev.outbox.sdk.metrics;
 
+import dev.outbox.protocol.DeadLetterReason;
 import dev.outbox.sdk.SubscriberMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -77,8 +78,8 @@ public final class MicrometerSubscriberMetrics implements SubscriberMetrics {
 
     private static String reason(Outcome o) {
         return switch (o) {
-            case REJECTED -> "rejected";
-            case RETRIES_EXHAUSTED -> "retries_exhausted";
+            case REJECTED -> DeadLetterReason.REJECTED;
+            case RETRIES_EXHAUSTED -> DeadLetterReason.RETRIES_EXHAUSTED;
             default -> "none";
         };
     }
