@@ -21,7 +21,9 @@ class DeadLetterReasonsTest {
             sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         Matcher constraint = Pattern.compile("reason IN \\(([^)]*)\\)").matcher(sql);
-        assertThat(constraint.find()).as("the reason check in V2__dead_letters.sql").isTrue();
+        assertThat(constraint.find())
+                .as("the reason check in V2__dead_letters.sql")
+                .isTrue();
         List<String> allowed = new ArrayList<>();
         Matcher literal = Pattern.compile("'([a-z_]+)'").matcher(constraint.group(1));
         while (literal.find()) {
