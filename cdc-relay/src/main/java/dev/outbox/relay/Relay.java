@@ -37,6 +37,7 @@ public final class Relay {
 
     private final RelayConfig config;
     private final Database database;
+    private final DeadLetterQueries deadLetterCounts;
     private final RelayMetrics metrics = new RelayMetrics();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stopping;
@@ -47,6 +48,7 @@ public final class Relay {
     public Relay(RelayConfig config) {
         this.config = config;
         this.database = new Database(config);
+        this.deadLetterCounts = new DeadLetterQueries(database.dataSource());
     }
 
     /**
@@ -249,7 +251,7 @@ public final class Relay {
     /** relay_dead_letters_new: what dashboards and the "dead letters growing" alert read. */
     private void countDeadLetters() {
         try {
-            metrics.newDeadLetters(new DeadLetterQueries(database.dataSource()).newByQueueAndReason());
+            metrics.newDeadLetters(deadLetterCounts.newByQueueAndReason());
         } catch (SQLException | RuntimeException e) {
             LOG.debug("Counting new dead letters failed ({}); the gauge keeps its last value", e.getMessage());
         }

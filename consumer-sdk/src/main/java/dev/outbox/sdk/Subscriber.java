@@ -354,14 +354,11 @@ public final class Subscriber implements AutoCloseable {
         synchronized (this) {
             current = List.copyOf(slots);
         }
-        java.util.Map<String, Boolean> lost = new java.util.HashMap<>();
+        List<String> queuesConsumed = new ArrayList<>();
+        current.forEach(slot -> queuesConsumed.add(slot.queue));
+        java.util.Set<String> lost = ConsumerCheck.withoutConsumers(broker, queuesConsumed);
         for (Slot slot : current) {
-            if (closing || slot.restarting) {
-                continue;
-            }
-            boolean gone = lost.computeIfAbsent(
-                    slot.queue, q -> ConsumerCheck.consumers(broker, q).orElse(-1) == 0);
-            if (gone) {
+            if (!closing && !slot.restarting && lost.contains(slot.queue)) {
                 restart(
                         slot,
                         "RabbitMQ lists no consumer on queue " + slot.queue + " any more, though none was cancelled");

@@ -52,7 +52,7 @@ final class ConsoleApi {
                     ObjectNode out = DeadLetterJson.JSON.createObjectNode();
                     ArrayNode entries = out.putArray("entries");
                     actions.audit()
-                            .recent(limit(call.query.get("limit")))
+                            .recent(DeadLetterFilter.parse(call.query).limit())
                             .forEach(e -> entries.add(DeadLetterJson.audit(e)));
                     return ok(out);
                 }
@@ -158,21 +158,6 @@ final class ConsoleApi {
 
     static DeadLetterActions.Actor actor(Call call) {
         return new DeadLetterActions.Actor(call.principal.actor(), call.remoteAddress);
-    }
-
-    private static int limit(String text) {
-        if (text == null || text.isBlank()) {
-            return 100;
-        }
-        try {
-            int n = Integer.parseInt(text.trim());
-            if (n >= 1 && n <= 1000) {
-                return n;
-            }
-        } catch (NumberFormatException ignored) {
-            // refused below
-        }
-        throw new IllegalArgumentException("limit must be a whole number from 1 to 1000 (was '" + text + "')");
     }
 
     private static Reply ok(JsonNode body) throws IOException {

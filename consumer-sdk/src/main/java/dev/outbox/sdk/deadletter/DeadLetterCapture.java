@@ -120,12 +120,11 @@ public final class DeadLetterCapture implements AutoCloseable {
 
     /** A consumer RabbitMQ dropped without a word (see ConsumerCheck) is started again. */
     private void checkConsumers() {
-        for (String queue : List.of(Topology.DEAD_LETTERS_QUEUE, Topology.UNROUTED)) {
-            if (!closed
-                    && channels.containsKey(queue)
-                    && ConsumerCheck.consumers(broker, queue).orElse(-1) == 0) {
-                restart(queue, "RabbitMQ lists no consumer on it any more, though none was cancelled");
-            }
+        if (closed) {
+            return;
+        }
+        for (String queue : ConsumerCheck.withoutConsumers(broker, channels.keySet())) {
+            restart(queue, "RabbitMQ lists no consumer on it any more, though none was cancelled");
         }
     }
 

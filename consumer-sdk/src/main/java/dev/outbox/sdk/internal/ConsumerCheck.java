@@ -5,7 +5,9 @@ import com.rabbitmq.client.Channel;
 import dev.outbox.sdk.Broker;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.OptionalInt;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /**
  * Whether RabbitMQ still lists consumers on a queue. A quorum queue whose leader's node stops
@@ -20,18 +22,32 @@ public final class ConsumerCheck {
 
     private ConsumerCheck() {}
 
-    /** The number of consumers RabbitMQ lists on {@code queue}, or empty when it cannot be asked now. */
-    public static OptionalInt consumers(Broker broker, String queue) {
+    /**
+     * The queues of {@code queues} on which RabbitMQ lists no consumer, asked on one channel;
+     * empty when it cannot be asked now (recovering; a queue that is gone is for the other paths).
+     */
+    public static Set<String> withoutConsumers(Broker broker, Collection<String> queues) {
+        Set<String> empty = new LinkedHashSet<>();
         if (!broker.isOpen()) {
-            return OptionalInt.empty();
+            return empty;
         }
         Channel channel = null;
         try {
-            channel = broker.createChannel();
-            AMQP.Queue.DeclareOk ok = channel.queueDeclarePassive(queue);
-            return OptionalInt.of(ok.getConsumerCount());
+            for (String queue : new LinkedHashSet<>(queues)) {
+                if (channel == null || !channel.isOpen()) {
+                    channel = broker.createChannel(); // a passive declare of a missing queue closes it
+                }
+                try {
+                    AMQP.Queue.DeclareOk ok = channel.queueDeclarePassive(queue);
+                    if (ok.getConsumerCount() == 0) {
+                        empty.add(queue);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // recovering, or the queue is gone: the other paths handle those
+                }
+            }
         } catch (IOException | RuntimeException e) {
-            return OptionalInt.empty(); // recovering, or the queue is gone: the other paths handle those
+            // no channel now: ask again next time
         } finally {
             if (channel != null && channel.isOpen()) {
                 try {
@@ -41,5 +57,6 @@ public final class ConsumerCheck {
                 }
             }
         }
+        return empty;
     }
 }
