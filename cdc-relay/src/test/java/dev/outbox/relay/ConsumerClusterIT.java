@@ -104,16 +104,10 @@ class ConsumerClusterIT {
                     "bounce")) {
                 declare.start((headers, body) -> {});
             }
-            // dead_letters refuses everything, as a full queue (or one without a quorum) would.
-            RabbitCluster.ctl(
-                    "set_policy",
-                    "-p",
-                    vhost,
-                    "--apply-to",
-                    "queues",
-                    "full-dead-letters",
-                    "^dead_letters$",
-                    "{\"max-length\": 0, \"overflow\": \"reject-publish\"}");
+            // DLX routes nowhere, as when dead_letters was deleted (or its node is gone).
+            try (com.rabbitmq.client.Channel admin = broker.createChannel()) {
+                admin.queueDelete(dev.outbox.protocol.Topology.DEAD_LETTERS_QUEUE);
+            }
             try (Publisher publisher = new Publisher(broker)) {
                 for (int i = 0; i < 3; i++) {
                     publisher.send(dev.outbox.protocol.OutboxEvent.of("bounce.created", "{\"n\": " + i + "}"));
@@ -132,32 +126,33 @@ class ConsumerClusterIT {
                     getChannel().basicNack(envelope.getDeliveryTag(), false, true);
                 }
             });
-            await("past the delivery limit, out of the work queue")
-                    .atMost(Duration.ofSeconds(30))
-                    .until(() -> queueDepth(vhost, "bounce_orders") == 0);
-            await("refused by dead_letters, and kept: not dropped")
+            await("past the delivery limit: none ready in the work queue, all three kept there, not dropped")
                     .during(Duration.ofSeconds(3))
-                    .atMost(Duration.ofSeconds(10))
-                    .until(() -> queueDepth(vhost, "dead_letters") == 0);
-            RabbitCluster.ctl("clear_policy", "-p", vhost, "full-dead-letters");
-            await("the refused ones dead-lettered again once dead_letters takes them")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> queueDepths(vhost, "bounce_orders").equals(List.of(3L, 0L)));
+            try (com.rabbitmq.client.Channel admin = broker.createChannel()) {
+                dev.outbox.protocol.Topology.declareDeadLetters(admin);
+            }
+            await("dead-lettered once dead_letters is there to take them")
                     .atMost(Duration.ofSeconds(60))
-                    .until(() -> queueDepth(vhost, "dead_letters") == 3);
+                    .until(() -> queueDepths(vhost, "dead_letters").equals(List.of(3L, 3L))
+                            && queueDepths(vhost, "bounce_orders").equals(List.of(0L, 0L)));
             bouncer.abort();
         } finally {
             RabbitCluster.deleteVhost(vhost);
         }
     }
 
-    private static long queueDepth(String vhost, String queue) throws Exception {
-        for (String line : RabbitCluster.ctl("list_queues", "-p", vhost, "name", "messages")
+    /** A queue's messages (ready, unacknowledged and held for dead-lettering) and ready ones. */
+    private static List<Long> queueDepths(String vhost, String queue) throws Exception {
+        for (String line : RabbitCluster.ctl("list_queues", "-p", vhost, "name", "messages", "messages_ready")
                 .split("\n")) {
             String[] parts = line.trim().split("\\s+");
-            if (parts.length == 2 && parts[0].equals(queue)) {
-                return Long.parseLong(parts[1]);
+            if (parts.length == 3 && parts[0].equals(queue)) {
+                return List.of(Long.parseLong(parts[1]), Long.parseLong(parts[2]));
             }
         }
-        return -1;
+        return List.of();
     }
 
     @Test
