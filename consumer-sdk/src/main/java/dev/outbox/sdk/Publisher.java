@@ -1,5 +1,6 @@
 package dev.outbox.sdk;
 
+import dev.outbox.protocol.EventTracing;
 import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.protocol.OutgoingMessage;
 import dev.outbox.protocol.Topology;
@@ -25,9 +26,17 @@ public final class Publisher implements AutoCloseable {
     private final Broker broker;
     private final ConfirmingChannel channel;
     private final Set<String> declaredExchanges = ConcurrentHashMap.newKeySet();
+    private final EventTracing tracing;
 
+    /** A publisher that puts the current trace context into each message, as {@link EventTracing#detect()} finds it. */
     public Publisher(Broker broker) {
+        this(broker, EventTracing.detect());
+    }
+
+    /** A publisher that puts the trace context {@code tracing} gives into each message ({@link EventTracing#NONE}: none). */
+    public Publisher(Broker broker, EventTracing tracing) {
         this.broker = broker;
+        this.tracing = java.util.Objects.requireNonNull(tracing, "tracing");
         this.channel = new ConfirmingChannel(broker);
     }
 
@@ -43,7 +52,8 @@ public final class Publisher implements AutoCloseable {
     }
 
     /** Publishes {@code event} (headers, aggregate, message id as given) and returns its message id. */
-    public String send(OutboxEvent event) {
+    public String send(OutboxEvent untraced) {
+        OutboxEvent event = tracing.traced(untraced);
         String messageId = event.messageId() == null
                 ? UUID.randomUUID().toString()
                 : event.messageId().toString();

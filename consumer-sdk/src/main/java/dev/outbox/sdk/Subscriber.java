@@ -11,6 +11,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import dev.outbox.protocol.AmqpValues;
 import dev.outbox.protocol.BrokerErrors;
 import dev.outbox.protocol.DeadLetterReason;
+import dev.outbox.protocol.EventTracing;
 import dev.outbox.protocol.Headers;
 import dev.outbox.protocol.RoutingKey;
 import dev.outbox.protocol.Topology;
@@ -587,7 +588,7 @@ public final class Subscriber implements AutoCloseable {
             throws IOException, InterruptedException {
         long tag = envelope.getDeliveryTag();
         try {
-            processor.process(headers, body, props);
+            processTraced(queue, envelope, headers, body, props, processor);
         } catch (RetryException e) {
             return e;
         } catch (BadMessageException e) {
@@ -630,6 +631,36 @@ public final class Subscriber implements AutoCloseable {
         passingFaults.set(0);
         settled(SubscriberMetrics.Outcome.HANDLED, took);
         return null;
+    }
+
+    /** The handler call in a consumer span that continues the message's trace (none without tracing). */
+    private void processTraced(
+            String queue,
+            Envelope envelope,
+            Map<String, Object> headers,
+            byte[] body,
+            AMQP.BasicProperties props,
+            Processor processor)
+            throws Exception {
+        EventTracing.HandlerSpan span;
+        try {
+            span = options.tracing().startHandlerSpan(queue, envelope.getRoutingKey(), headers);
+        } catch (RuntimeException tracingFailed) {
+            // Tracing is an observer: a broken tracer must not fail the message.
+            LOG.warn(
+                    "Subscriber {}: could not start the handler's span ({}); handling without it",
+                    name,
+                    tracingFailed.toString());
+            span = EventTracing.HandlerSpan.NONE;
+        }
+        try (EventTracing.HandlerSpan running = span) {
+            try {
+                processor.process(headers, body, props);
+            } catch (Exception | Error e) {
+                running.failed(e);
+                throw e;
+            }
+        }
     }
 
     /** Waits {@code delay}, in steps, unless the subscriber closes meanwhile; false when it does. */

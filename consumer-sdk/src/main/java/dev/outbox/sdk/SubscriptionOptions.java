@@ -37,6 +37,7 @@ public final class SubscriptionOptions {
     private final SubscriberMetrics metrics;
     private final int partitions;
     private final String partitionKey;
+    private final dev.outbox.protocol.EventTracing tracing;
 
     private SubscriptionOptions(
             String queue,
@@ -54,8 +55,10 @@ public final class SubscriptionOptions {
             Duration inboxRetention,
             SubscriberMetrics metrics,
             int partitions,
-            String partitionKey) {
+            String partitionKey,
+            dev.outbox.protocol.EventTracing tracing) {
         this.queue = validQueue(queue);
+        this.tracing = Objects.requireNonNull(tracing, "tracing");
         this.prefetch = within("prefetch", prefetch, 1, 65_535);
         this.concurrency = within("concurrency", concurrency, 1, 64);
         this.maxRetries = within("maxRetries", maxRetries, 0, 1000);
@@ -110,7 +113,8 @@ public final class SubscriptionOptions {
                 Duration.ofDays(7),
                 SubscriberMetrics.NONE,
                 1,
-                dev.outbox.protocol.Headers.AGGREGATE_ID);
+                dev.outbox.protocol.Headers.AGGREGATE_ID,
+                dev.outbox.protocol.EventTracing.detect());
     }
 
     public SubscriptionOptions prefetch(int prefetch) {
@@ -195,6 +199,15 @@ public final class SubscriptionOptions {
         return copy(c -> c.partitionKey = header);
     }
 
+    /**
+     * How each handler call is traced: in a consumer span continuing the trace the message's
+     * {@code traceparent} header carries. By default {@code EventTracing.detect()}:
+     * OpenTelemetry's global instance when the application has the OpenTelemetry API, else none.
+     */
+    public SubscriptionOptions tracing(dev.outbox.protocol.EventTracing tracing) {
+        return copy(c -> c.tracing = Objects.requireNonNull(tracing, "tracing"));
+    }
+
     /** A mutable copy of the fields for a wither; the constructor validates the result again. */
     private static final class Fields {
         String queue;
@@ -213,6 +226,7 @@ public final class SubscriptionOptions {
         SubscriberMetrics metrics;
         int partitions;
         String partitionKey;
+        dev.outbox.protocol.EventTracing tracing;
     }
 
     private SubscriptionOptions copy(java.util.function.Consumer<Fields> change) {
@@ -233,6 +247,7 @@ public final class SubscriptionOptions {
         c.metrics = metrics;
         c.partitions = partitions;
         c.partitionKey = partitionKey;
+        c.tracing = tracing;
         change.accept(c);
         return new SubscriptionOptions(
                 c.queue,
@@ -250,7 +265,8 @@ public final class SubscriptionOptions {
                 c.inboxRetention,
                 c.metrics,
                 c.partitions,
-                c.partitionKey);
+                c.partitionKey,
+                c.tracing);
     }
 
     /** The delay before retry {@code attempt} (1-based). */
@@ -277,6 +293,10 @@ public final class SubscriptionOptions {
 
     public String partitionKey() {
         return partitionKey;
+    }
+
+    public dev.outbox.protocol.EventTracing tracing() {
+        return tracing;
     }
 
     public int prefetch() {

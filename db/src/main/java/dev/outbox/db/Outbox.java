@@ -1,5 +1,6 @@
 package dev.outbox.db;
 
+import dev.outbox.protocol.EventTracing;
 import dev.outbox.protocol.OutboxEvent;
 import java.sql.Array;
 import java.sql.Connection;
@@ -31,16 +32,18 @@ public final class Outbox {
     private static final Pattern TABLE_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?");
 
     private final String table;
+    private final EventTracing tracing;
     private final String insertOne;
     private final String insertMany;
 
     /** An outbox on the {@code events} table found through the connection's search path. */
     public Outbox() {
-        this("events");
+        this("events", EventTracing.detect());
     }
 
-    private Outbox(String table) {
+    private Outbox(String table, EventTracing tracing) {
         this.table = table;
+        this.tracing = Objects.requireNonNull(tracing, "tracing");
         this.insertOne = "INSERT INTO " + table
                 + " (message_id, routing_key, payload, headers, aggregate_type, aggregate_id)"
                 + " VALUES (COALESCE(?, gen_random_uuid()), ?, ?::jsonb, ?::jsonb, ?, ?)"
@@ -61,7 +64,15 @@ public final class Outbox {
             throw new IllegalArgumentException("outbox table must be [schema.]name of letters, digits and _" + " (was "
                     + qualifiedTableName + ")");
         }
-        return new Outbox(qualifiedTableName);
+        return new Outbox(qualifiedTableName, EventTracing.detect());
+    }
+
+    /**
+     * This outbox with {@code tracing} putting the current trace context into each event's
+     * headers (by default {@link EventTracing#detect()}: OpenTelemetry when the application has it).
+     */
+    public Outbox withTracing(EventTracing tracing) {
+        return new Outbox(table, tracing);
     }
 
     /** Appends one event with just a routing key and a payload. */
@@ -70,9 +81,9 @@ public final class Outbox {
     }
 
     /** Appends {@code event} in the connection's current transaction. */
-    public AppendedEvent append(Connection connection, OutboxEvent event) {
+    public AppendedEvent append(Connection connection, OutboxEvent untraced) {
         Objects.requireNonNull(connection, "connection");
-        Objects.requireNonNull(event, "event");
+        OutboxEvent event = tracing.traced(Objects.requireNonNull(untraced, "event"));
         try (PreparedStatement ps = connection.prepareStatement(insertOne)) {
             ps.setObject(1, event.messageId(), Types.OTHER);
             ps.setString(2, event.routingKey());
@@ -106,7 +117,7 @@ public final class Outbox {
         String[] types = new String[n];
         String[] aggregateIds = new String[n];
         for (int i = 0; i < n; i++) {
-            OutboxEvent e = Objects.requireNonNull(events.get(i), "events[" + i + "]");
+            OutboxEvent e = tracing.traced(Objects.requireNonNull(events.get(i), "events[" + i + "]"));
             ids[i] = e.messageId();
             keys[i] = e.routingKey();
             payloads[i] = e.payloadJson();
