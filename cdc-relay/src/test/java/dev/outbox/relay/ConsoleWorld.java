@@ -11,6 +11,7 @@ import dev.outbox.sdk.Subscriber;
 import dev.outbox.sdk.SubscriptionOptions;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
+import dev.outbox.testing.RelayEnv;
 import dev.outbox.testing.TestDatabase;
 import dev.outbox.testing.TestVhost;
 import java.net.URI;

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.testing.BrokerFaults;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayProcess;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
+import dev.outbox.testing.RelayEnv;
+import dev.outbox.testing.RelayProcess;
 import dev.outbox.testing.TestDatabase;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -9,6 +9,8 @@ import dev.outbox.testing.BrokerFaults;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayEnv;
+import dev.outbox.testing.RelayProcess;
 import dev.outbox.testing.TestDatabase;
 import dev.outbox.testing.TestVhost;
 import java.net.URI;

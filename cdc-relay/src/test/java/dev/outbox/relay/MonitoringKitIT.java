@@ -14,6 +14,7 @@ import dev.outbox.sdk.SubscriptionOptions;
 import dev.outbox.sdk.metrics.MicrometerSubscriberMetrics;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
+import dev.outbox.testing.RelayEnv;
 import dev.outbox.testing.TestDatabase;
 import dev.outbox.testing.TestVhost;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

@@ -9,6 +9,7 @@ import dev.outbox.testing.DatabaseFaults;
 import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayProcess;
 import dev.outbox.testing.TestVhost;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.outbox.testing.Ports;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayProcess;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;

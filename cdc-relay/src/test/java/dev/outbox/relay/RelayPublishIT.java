@@ -10,6 +10,7 @@ import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayEnv;
 import dev.outbox.testing.TestDatabase;
 import java.lang.management.ManagementFactory;
 import java.sql.Connection;

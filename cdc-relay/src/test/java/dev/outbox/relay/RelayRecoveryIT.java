@@ -7,6 +7,7 @@ import dev.outbox.testing.BrokerFaults;
 import dev.outbox.testing.FaultScale;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayProcess;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;

@@ -6,6 +6,7 @@ import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.RabbitScope;
+import dev.outbox.testing.RelayEnv;
 import dev.outbox.testing.TestDatabase;
 import java.util.List;
 import java.util.Map;

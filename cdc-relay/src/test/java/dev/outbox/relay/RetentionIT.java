@@ -7,6 +7,8 @@ import dev.outbox.db.Migrations;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayEnv;
+import dev.outbox.testing.RelayProcess;
 import dev.outbox.testing.TestDatabase;
 import java.time.Duration;
 import java.util.Map;

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.RabbitFixture;
+import dev.outbox.testing.RelayEnv;
+import dev.outbox.testing.RelayProcess;
 import dev.outbox.testing.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;

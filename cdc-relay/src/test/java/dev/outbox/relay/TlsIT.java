@@ -9,6 +9,7 @@ import dev.outbox.sdk.Broker;
 import dev.outbox.sdk.BrokerConfig;
 import dev.outbox.testing.Ports;
 import dev.outbox.testing.Recorder;
+import dev.outbox.testing.RelayProcess;
 import dev.outbox.testing.TestCertificates;
 import dev.outbox.testing.TlsBroker;
 import java.io.IOException;

@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies the outbox schema ({@code events}, {@code dead_letters}, {@code relay_offsets},
- * {@code inbox}) with Flyway, from {@code classpath:db/migration}.
+ * {@code inbox}) with Flyway, from {@code classpath:dev/outbox/db/migration} (not Flyway's default {@code db/migration}, so an application's own Flyway never picks these up).
  *
  * <p>Safe on a database that already has tables and on one where it already ran: the history
  * is kept in its own table, {@value #HISTORY_TABLE}, so it never meets an application's own
@@ -32,7 +32,7 @@ public final class Migrations {
     public static MigrateResult apply(DataSource dataSource, String schema) {
         var config = Flyway.configure(Migrations.class.getClassLoader())
                 .dataSource(dataSource)
-                .locations("classpath:db/migration")
+                .locations("classpath:dev/outbox/db/migration")
                 .table(HISTORY_TABLE)
                 // A database with other tables but no history of ours is normal, not an error:
                 // baseline at 0 so that our V1 still runs.

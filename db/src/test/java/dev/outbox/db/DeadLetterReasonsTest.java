@@ -17,7 +17,7 @@ class DeadLetterReasonsTest {
     @Test
     void theTablesReasonConstraintListsExactlyTheProtocolsReasons() throws Exception {
         String sql;
-        try (InputStream in = getClass().getResourceAsStream("/db/migration/V2__dead_letters.sql")) {
+        try (InputStream in = getClass().getResourceAsStream("/dev/outbox/db/migration/V2__dead_letters.sql")) {
             sql = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         Matcher constraint = Pattern.compile("reason IN \\(([^)]*)\\)").matcher(sql);

@@ -1,18 +1,15 @@
-package dev.outbox.relay;
+package dev.outbox.testing;
 
-import dev.outbox.testing.Ports;
-import dev.outbox.testing.RabbitFixture;
-import dev.outbox.testing.TestDatabase;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** The environment of one test's relay: its own database, slot, app id and HTTP port. */
-final class RelayEnv {
+public final class RelayEnv {
 
     private RelayEnv() {}
 
-    static Map<String, String> forTest(TestDatabase db, RabbitFixture broker) {
+    public static Map<String, String> forTest(TestDatabase db, RabbitFixture broker) {
         Map<String, String> env = new HashMap<>();
         env.put("RELAY_DB_URL", db.url());
         env.put("RELAY_DB_USER", db.user());

@@ -1,4 +1,4 @@
-package dev.outbox.relay;
+package dev.outbox.testing;
 
 import static org.awaitility.Awaitility.await;
 
@@ -14,10 +14,15 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-/** The relay jar in a child process, for what only a process can suffer: SIGKILL, SIGTERM, exit codes. */
-final class RelayProcess implements AutoCloseable {
+/**
+ * The relay jar in a child process, for what only a process can suffer (SIGKILL, SIGTERM, exit
+ * codes) and for modules that run the relay as users do. The jar is {@code cdc-relay/target/cdc-relay.jar},
+ * found from the module's directory: built by {@code ./mvnw package} of cdc-relay, before the
+ * modules after it in the build.
+ */
+public final class RelayProcess implements AutoCloseable {
 
-    static final Path JAR = Path.of("target", "cdc-relay.jar");
+    public static final Path JAR = findJar();
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -25,18 +30,32 @@ final class RelayProcess implements AutoCloseable {
     private final Path log;
     private final int httpPort;
 
+    private static Path findJar() {
+        Path inModule = Path.of("target", "cdc-relay.jar");
+        if (Files.exists(inModule) || Files.exists(Path.of("src", "main", "java", "dev", "outbox", "relay"))) {
+            return inModule;
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path jar = dir.resolve(Path.of("cdc-relay", "target", "cdc-relay.jar"));
+            if (Files.isDirectory(dir.resolve("cdc-relay"))) {
+                return jar;
+            }
+        }
+        return inModule;
+    }
+
     private RelayProcess(Process process, Path log, int httpPort) {
         this.process = process;
         this.log = log;
         this.httpPort = httpPort;
     }
 
-    static RelayProcess start(Map<String, String> env, String name, String... args) throws IOException {
+    public static RelayProcess start(Map<String, String> env, String name, String... args) throws IOException {
         return start(env, name, List.of("-Xmx256m"), args);
     }
 
     /** As {@link #start(Map, String, String...)}, the JVM started with {@code jvmOptions}. */
-    static RelayProcess start(Map<String, String> env, String name, List<String> jvmOptions, String... args)
+    public static RelayProcess start(Map<String, String> env, String name, List<String> jvmOptions, String... args)
             throws IOException {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: run ./mvnw package first");
@@ -56,7 +75,7 @@ final class RelayProcess implements AutoCloseable {
     }
 
     /** Status code of GET /health/ready, or -1 when nothing answers. */
-    int readyStatus() {
+    public int readyStatus() {
         try {
             HttpResponse<String> r = HTTP.send(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/health/ready"))
@@ -72,7 +91,7 @@ final class RelayProcess implements AutoCloseable {
         }
     }
 
-    String get(String path) throws IOException, InterruptedException {
+    public String get(String path) throws IOException, InterruptedException {
         return HTTP.send(
                         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
                                 .timeout(Duration.ofSeconds(5))
@@ -81,7 +100,7 @@ final class RelayProcess implements AutoCloseable {
                 .body();
     }
 
-    RelayProcess awaitReady() {
+    public RelayProcess awaitReady() {
         await("relay process ready")
                 .atMost(Duration.ofSeconds(90))
                 .pollInterval(Duration.ofMillis(100))
@@ -95,34 +114,34 @@ final class RelayProcess implements AutoCloseable {
     }
 
     /** SIGKILL: no shutdown hook, no last offset flush. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor();
     }
 
     /** SIGTERM, then the exit code. */
-    int terminate() throws InterruptedException {
+    public int terminate() throws InterruptedException {
         process.destroy();
         process.waitFor();
         return process.exitValue();
     }
 
-    int awaitExit(Duration timeout) throws InterruptedException {
+    public int awaitExit(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
             throw new AssertionError("relay did not exit within " + timeout + ":\n" + output());
         }
         return process.exitValue();
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
-    String output() {
+    public String output() {
         try {
             return Files.readString(log);
         } catch (IOException e) {
@@ -130,7 +149,7 @@ final class RelayProcess implements AutoCloseable {
         }
     }
 
-    File logFile() {
+    public File logFile() {
         return log.toFile();
     }
 
