@@ -82,9 +82,7 @@ class OutboxStarterIT {
     ApplicationContext context;
 
     @BeforeEach
-    void relayAndTables() throws Exception {
-        jdbc.execute("CREATE TABLE IF NOT EXISTS orders (id text PRIMARY KEY, customer text, cents int)");
-        jdbc.execute("CREATE TABLE IF NOT EXISTS ledger (order_id text)");
+    void relay() throws Exception {
         if (relay == null) {
             Map<String, String> env = RelayEnv.forTest(DB, RabbitFixture.get());
             env.put("RELAY_RABBITMQ_URI", VHOST.uri());
@@ -147,6 +145,15 @@ class OutboxStarterIT {
                                 .counter()
                                 .count()
                         >= 1);
+    }
+
+    @Test
+    void theOutboxSchemaIsMigratedBesideTheApplicationsFlywayEachWithItsOwnHistory() {
+        assertThat(jdbc.queryForList("SELECT version FROM flyway_schema_history WHERE success", String.class))
+                .containsExactly("1");
+        assertThat(jdbc.queryForList("SELECT version FROM outbox_schema_history WHERE success", String.class))
+                .contains("1", "10")
+                .doesNotContainNull();
     }
 
     @Test
