@@ -8,8 +8,12 @@ COPY protocol/ protocol/
 COPY db/ db/
 COPY consumer-sdk/ consumer-sdk/
 COPY cdc-relay/ cdc-relay/
-# Maven reads every module the parent names; the benchmark is not built, its pom is enough.
+# Maven reads every module the parent names; those not built (the benchmark, the Spring starter,
+# its Boot 4 tests, the example) need only their pom.
 COPY bench/pom.xml bench/
+COPY outbox-spring-boot-starter/pom.xml outbox-spring-boot-starter/
+COPY outbox-spring-boot-starter/boot4-it/pom.xml outbox-spring-boot-starter/boot4-it/
+COPY examples/orders-service/pom.xml examples/orders-service/
 RUN ./mvnw -B -q package -DskipTests -pl cdc-relay -am
 
 FROM eclipse-temurin:17-jre

@@ -38,8 +38,8 @@ class OrderController {
                 id);
     }
 
-    @ExceptionHandler(OrderService.CreditLimitExceeded.class)
-    ResponseEntity<Map<String, String>> refused(OrderService.CreditLimitExceeded e) {
+    @ExceptionHandler(Credit.LimitExceeded.class)
+    ResponseEntity<Map<String, String>> refused(Credit.LimitExceeded e) {
         return ResponseEntity.unprocessableEntity().body(Map.of("error", e.getMessage()));
     }
 }

@@ -9,32 +9,25 @@ import org.springframework.transaction.annotation.Transactional;
 @Service
 public class OrderService {
 
-    /** Orders above this are refused after they were saved: the rollback takes the event with them. */
-    static final long CREDIT_LIMIT_CENTS = 1_000_000;
-
     private final JdbcTemplate jdbc;
     private final OutboxPublisher outbox;
+    private final Credit credit;
 
-    OrderService(JdbcTemplate jdbc, OutboxPublisher outbox) {
+    OrderService(JdbcTemplate jdbc, OutboxPublisher outbox, Credit credit) {
         this.jdbc = jdbc;
         this.outbox = outbox;
+        this.credit = credit;
     }
 
     /** Saves the order and its {@code order.created} event in one transaction. */
+    // README:publish
     @Transactional
     public Order place(String customer, long cents) {
         Order order = new Order(UUID.randomUUID(), customer, cents);
         jdbc.update("INSERT INTO orders (id, customer, cents) VALUES (?, ?, ?)", order.id(), customer, cents);
-        outbox.publish("order.created", order);
-        if (cents > CREDIT_LIMIT_CENTS) {
-            throw new CreditLimitExceeded(customer, cents);
-        }
+        outbox.publish("order.created", order); // commits or rolls back with the order
+        credit.check(order); // throws over the limit: neither the order nor its event is kept
         return order;
     }
-
-    public static final class CreditLimitExceeded extends RuntimeException {
-        CreditLimitExceeded(String customer, long cents) {
-            super(customer + " cannot order " + cents + " cents: over the credit limit of " + CREDIT_LIMIT_CENTS);
-        }
-    }
+    // README:end
 }

@@ -13,8 +13,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -94,9 +100,7 @@ class OrdersServiceIT {
     }
 
     private boolean invoiced(String orderId) {
-        return jdbc.queryForObject(
-                        "SELECT count(*) FROM invoices WHERE order_id = ?::uuid", Long.class, orderId)
-                == 1;
+        return jdbc.queryForObject("SELECT count(*) FROM invoices WHERE order_id = ?::uuid", Long.class, orderId) == 1;
     }
 
     @Test
@@ -131,20 +135,46 @@ class OrdersServiceIT {
     @Test
     void aRefusedOrderPublishesNothing() throws Exception {
         long events = jdbc.queryForObject("SELECT count(*) FROM events", Long.class);
-        HttpResponse<String> refused = post("acme", OrderService.CREDIT_LIMIT_CENTS + 1);
+        HttpResponse<String> refused = post("acme", Credit.LIMIT_CENTS + 1);
         assertThat(refused.statusCode()).isEqualTo(422);
         assertThat(refused.body()).contains("over the credit limit");
-        assertThat(jdbc.queryForObject("SELECT count(*) FROM events", Long.class)).isEqualTo(events);
-        assertThat(jdbc.queryForObject("SELECT count(*) FROM orders WHERE cents > ?", Long.class, OrderService.CREDIT_LIMIT_CENTS))
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM events", Long.class))
+                .isEqualTo(events);
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM orders WHERE cents > ?", Long.class, Credit.LIMIT_CENTS))
                 .isZero();
+    }
+
+    @Test
+    void theMainReadmesSpringBlocksAreThisApplicationsCode() throws Exception {
+        String readme = Files.readString(Path.of("..", "..", "README.md"));
+        String spring = readme.substring(readme.indexOf("## With Spring Boot"), readme.indexOf("## Without Spring"));
+        List<String> blocks = new ArrayList<>();
+        Matcher block = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(spring);
+        while (block.find()) {
+            blocks.add(block.group(1).strip());
+        }
+        assertThat(blocks)
+                .as("the README's Spring blocks: publish, listen")
+                .containsExactly(region("OrderService.java", "publish"), region("Billing.java", "listen"));
+    }
+
+    private static String region(String file, String name) throws Exception {
+        Matcher region = Pattern.compile("// README:" + name + "\\n(.*?)\\n\\s*// README:end", Pattern.DOTALL)
+                .matcher(Files.readString(Path.of("src", "main", "java", "example", "orders", file)));
+        assertThat(region.find()).as("region " + name + " in " + file).isTrue();
+        return region.group(1).stripIndent().strip();
     }
 
     @Test
     void healthShowsTheListenerRunning() throws Exception {
         HttpResponse<String> health = HTTP.send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health")).build(),
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/health"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(health.statusCode()).isEqualTo(200);
-        assertThat(health.body()).contains("\"outbox\"").contains("billing_orders").contains("RUNNING");
+        assertThat(health.body())
+                .contains("\"outbox\"")
+                .contains("billing_orders")
+                .contains("RUNNING");
     }
 }
