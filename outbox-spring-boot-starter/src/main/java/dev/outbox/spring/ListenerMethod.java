@@ -66,10 +66,9 @@ final class ListenerMethod {
         if (transactional) {
             subscriber.startTransactional(
                     dataSource, (headers, body, connection) -> call(headers, bind(body), connection));
-        } else if (bodyType == JsonNode.class) {
-            subscriber.start((headers, body) -> call(headers, body));
         } else {
-            subscriber.start(bodyType, (headers, body) -> call(headers, body));
+            // One binding for both kinds of listener: Jackson 2 with the modules on the class path.
+            subscriber.start((headers, body) -> call(headers, bind(body)));
         }
     }
 

@@ -197,6 +197,22 @@ class OutboxStarterIT {
     }
 
     @Test
+    void aBodyThatDoesNotBindIsDeadLetteredAndTheNextOrderStillArrives() {
+        String marker = "unbindable-" + UUID.randomUUID();
+        outbox.send(EXCHANGE + ".created", Map.of("id", marker, "customer", Map.of("not", "a name"), "cents", "many"));
+        Order next = new Order("o-" + UUID.randomUUID(), "acme", 3);
+        orders.place(next, EXCHANGE + ".created");
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> billing.received.stream().anyMatch(r -> r.order().equals(next)));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> jdbc.queryForObject(
+                                "SELECT count(*) FROM dead_letters WHERE reason = 'rejected' AND queue = ?"
+                                        + " AND last_error LIKE '%does not bind%' AND convert_from(body, 'UTF8') LIKE ?",
+                                Long.class, EXCHANGE + "_billing", "%" + marker + "%")
+                        == 1);
+    }
+
+    @Test
     void sendPublishesWithoutATransaction() {
         String id = "o-" + UUID.randomUUID();
         outbox.send(EXCHANGE + ".created", new Order(id, "direct", 5));
