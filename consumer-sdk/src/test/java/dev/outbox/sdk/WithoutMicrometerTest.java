@@ -3,11 +3,8 @@ package dev.outbox.sdk;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.File;
-import java.net.URL;
+import dev.outbox.testing.ClassPaths;
 import java.net.URLClassLoader;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,14 +16,7 @@ class WithoutMicrometerTest {
 
     @Test
     void theSubscriberLinksAndItsOptionsWorkWithoutMicrometer() throws Exception {
-        List<URL> urls = new ArrayList<>();
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            if (!entry.contains("micrometer")) {
-                urls.add(new File(entry).toURI().toURL());
-            }
-        }
-        try (URLClassLoader withoutMicrometer =
-                new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader())) {
+        try (URLClassLoader withoutMicrometer = ClassPaths.without("micrometer")) {
             assertThatThrownBy(() -> withoutMicrometer.loadClass("io.micrometer.core.instrument.MeterRegistry"))
                     .isInstanceOf(ClassNotFoundException.class);
             Class<?> subscriber = Class.forName("dev.outbox.sdk.Subscriber", true, withoutMicrometer);

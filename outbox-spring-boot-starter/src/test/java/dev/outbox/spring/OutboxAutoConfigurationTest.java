@@ -110,6 +110,23 @@ class OutboxAutoConfigurationTest {
     }
 
     @Test
+    void withoutMicrometerOpenTelemetryOrActuatorThePublisherAndListenersAreThereAlone() {
+        runner.withConfiguration(AutoConfigurations.of(dev.outbox.spring.actuate.OutboxHealthAutoConfiguration.class))
+                .withClassLoader(new org.springframework.boot.test.context.FilteredClassLoader(
+                        "io.micrometer", "io.opentelemetry", "org.springframework.boot.actuate"))
+                .run(context -> {
+                    assertThat(context).hasNotFailed().hasSingleBean(OutboxPublisher.class);
+                    assertThat(context).doesNotHaveBean(PublishMetrics.class).doesNotHaveBean("outboxHealthIndicator");
+                });
+    }
+
+    @Test
+    void withActuatorTheOutboxHealthIndicatorIsThere() {
+        runner.withConfiguration(AutoConfigurations.of(dev.outbox.spring.actuate.OutboxHealthAutoConfiguration.class))
+                .run(context -> assertThat(context).hasBean("outboxHealthIndicator"));
+    }
+
+    @Test
     void theBrokerSettingsAreCheckedWhenItConnects() {
         runner.withPropertyValues("outbox.rabbitmq.uri=http://not-amqp").run(context -> {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> context.getBean(Broker.class))

@@ -3,11 +3,8 @@ package dev.outbox.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.File;
-import java.net.URL;
+import dev.outbox.testing.ClassPaths;
 import java.net.URLClassLoader;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,14 +15,7 @@ class WithoutOpenTelemetryTest {
 
     @Test
     void withoutTheOpenTelemetryApiTracingIsNoneAndEventsAreUntouched() throws Exception {
-        List<URL> urls = new ArrayList<>();
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            if (!entry.contains("opentelemetry")) {
-                urls.add(new File(entry).toURI().toURL());
-            }
-        }
-        try (URLClassLoader withoutOtel =
-                new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader())) {
+        try (URLClassLoader withoutOtel = ClassPaths.without("opentelemetry")) {
             assertThatThrownBy(() -> withoutOtel.loadClass("io.opentelemetry.api.GlobalOpenTelemetry"))
                     .isInstanceOf(ClassNotFoundException.class);
             Class<?> tracingType = Class.forName("dev.outbox.protocol.EventTracing", true, withoutOtel);
