@@ -55,8 +55,8 @@ class MigrationsIT {
 
     /** Every script in the module's migration folder runs, the newest too. */
     private static int migrationScripts() {
-        try (java.util.stream.Stream<java.nio.file.Path> files =
-                java.nio.file.Files.list(java.nio.file.Path.of("src", "main", "resources", "db", "migration"))) {
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(
+                java.nio.file.Path.of("src", "main", "resources", "dev", "outbox", "db", "migration"))) {
             return (int) files.filter(f -> f.getFileName().toString().matches("V\\d+__.*\\.sql"))
                     .count();
         } catch (java.io.IOException e) {

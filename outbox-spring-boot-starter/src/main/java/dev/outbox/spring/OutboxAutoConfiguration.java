@@ -76,7 +76,7 @@ public class OutboxAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean
-    Outbox outbox(OutboxProperties properties, EventTracing tracing) {
+    Outbox outboxWriter(OutboxProperties properties, EventTracing tracing) {
         try {
             return Outbox.forTable(properties.table()).withTracing(tracing);
         } catch (IllegalArgumentException e) {
