@@ -29,11 +29,21 @@ final class Deliveries {
             firstAt.compareAndSet(0, now);
             lastAt.set(now);
             received.incrementAndGet();
-            long[] times = pending.get(delivery.getProperties().getMessageId());
+            String id = messageId(delivery.getProperties());
+            long[] times = id == null ? null : pending.get(id);
             if (times != null) {
-                arrived(delivery.getProperties().getMessageId(), times, now);
+                arrived(id, times, now);
             }
         };
+    }
+
+    /** The AMQP message id, or the {@code message-id} header where a publisher sets no property (the anchor). */
+    private static String messageId(com.rabbitmq.client.AMQP.BasicProperties props) {
+        if (props.getMessageId() != null) {
+            return props.getMessageId();
+        }
+        Object header = props.getHeaders() == null ? null : props.getHeaders().get("message-id");
+        return header == null ? null : header.toString();
     }
 
     /** Before the commit: the event is expected (so an arrival that beats the writer's clock read is not lost). */

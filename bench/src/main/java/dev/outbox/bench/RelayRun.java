@@ -10,7 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The relay as a child process, started with {@code scripts/relay} (the launcher users run:
@@ -22,26 +21,12 @@ final class RelayRun implements AutoCloseable {
 
     private final Process process;
     private final int httpPort;
-    private final AtomicLong peakRssKb = new AtomicLong();
-    private final Thread sampler;
+    private final ProcessMeter meter;
 
     private RelayRun(Process process, int httpPort) {
         this.process = process;
         this.httpPort = httpPort;
-        this.sampler = new Thread(
-                () -> {
-                    while (process.isAlive()) {
-                        peakRssKb.accumulateAndGet(rssKb(process.pid()), Math::max);
-                        try {
-                            TimeUnit.MILLISECONDS.sleep(100);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                    }
-                },
-                "rss-sampler");
-        sampler.setDaemon(true);
-        sampler.start();
+        this.meter = new ProcessMeter(process);
     }
 
     static RelayRun start(Map<String, String> relayEnv, String logName) throws IOException {
@@ -106,17 +91,12 @@ final class RelayRun implements AutoCloseable {
     }
 
     long peakRssMb() {
-        return peakRssKb.get() / 1024;
+        return meter.peakRssMb();
     }
 
-    /** utime + stime of the process, from /proc/PID/stat, in seconds (clock ticks of 100 Hz). */
+    /** utime + stime of the process, in seconds. */
     double cpuSeconds() {
-        try {
-            return ProcStat.read(Path.of("/proc", Long.toString(process.pid()), "stat"))
-                    .cpuSeconds();
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
+        return meter.cpuSeconds();
     }
 
     /** SIGTERM, as an orchestrator stops it; the relay finishes its batch in flight. */
@@ -126,7 +106,7 @@ final class RelayRun implements AutoCloseable {
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor();
         }
-        sampler.interrupt();
+        meter.close();
     }
 
     private static Path launcher() {
@@ -147,21 +127,7 @@ final class RelayRun implements AutoCloseable {
      * Empty off Linux.
      */
     Map<String, Double> cpuByThread() {
-        Map<String, Double> byGroup = new java.util.LinkedHashMap<>();
-        try (java.nio.file.DirectoryStream<Path> tasks =
-                Files.newDirectoryStream(Path.of("/proc", Long.toString(process.pid()), "task"))) {
-            for (Path task : tasks) {
-                try {
-                    ProcStat thread = ProcStat.read(task.resolve("stat"));
-                    byGroup.merge(threadGroup(thread.name()), thread.cpuSeconds(), Double::sum);
-                } catch (IOException ended) {
-                    // the thread ended since the listing
-                }
-            }
-        } catch (IOException | RuntimeException notLinux) {
-            return Map.of();
-        }
-        return byGroup;
+        return meter.cpuByThread(RelayRun::threadGroup);
     }
 
     private static String threadGroup(String name) {
@@ -181,18 +147,5 @@ final class RelayRun implements AutoCloseable {
             return "AMQP connection";
         }
         return name.equals("java") ? "main (start-up)" : "other";
-    }
-
-    private static long rssKb(long pid) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
-        return 0;
     }
 }

@@ -113,7 +113,10 @@ class OutboxAutoConfigurationTest {
     void withoutMicrometerOpenTelemetryOrActuatorThePublisherAndListenersAreThereAlone() {
         runner.withConfiguration(AutoConfigurations.of(dev.outbox.spring.actuate.OutboxHealthAutoConfiguration.class))
                 .withClassLoader(new org.springframework.boot.test.context.FilteredClassLoader(
-                        "io.micrometer", "io.opentelemetry", "org.springframework.boot.actuate"))
+                        "io.micrometer",
+                        "io.opentelemetry",
+                        "org.springframework.boot.actuate",
+                        "org.springframework.boot.health"))
                 .run(context -> {
                     assertThat(context).hasNotFailed().hasSingleBean(OutboxPublisher.class);
                     assertThat(context).doesNotHaveBean(PublishMetrics.class).doesNotHaveBean("outboxHealthIndicator");
