@@ -4,7 +4,6 @@ import dev.outbox.testing.Ports;
 import dev.outbox.testing.TestDatabase;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * unpacks the distribution (from Maven Central) into {@link #HOME}; each run gets a directory of
  * its own with the configuration filled in from {@code anchor/application.properties}.
  */
-final class AnchorRun implements AutoCloseable {
+final class AnchorRun implements Measured {
 
     static final String VERSION = "3.6.1.Final";
     static final Path HOME = Path.of("bench", "target", "debezium-server");
@@ -29,11 +28,15 @@ final class AnchorRun implements AutoCloseable {
     private final Process process;
     private final int httpPort;
     private final ProcessMeter meter;
+    private final TestDatabase db;
+    private final String slot;
 
-    private AnchorRun(Process process, int httpPort) {
+    private AnchorRun(Process process, int httpPort, TestDatabase db, String slot) {
         this.process = process;
         this.httpPort = httpPort;
         this.meter = new ProcessMeter(process);
+        this.db = db;
+        this.slot = slot;
     }
 
     /** Starts Debezium Server on {@code db}, publishing to {@code exchange} in the virtual host of {@code uri}. */
@@ -74,53 +77,61 @@ final class AnchorRun implements AutoCloseable {
                 runner.toAbsolutePath().toString(),
                 home.resolve("config").resolve("lib").toString(),
                 home.resolve("lib") + "/*");
-        List<String> command = List.of(java(), "-cp", classPath, "io.debezium.server.Main");
+        // Quarkus on Java 24+ needs java.lang opened (its thread-local reset), as its error message says.
+        List<String> command = List.of(
+                java(), "--add-opens", "java.base/java.lang=ALL-UNNAMED", "-cp", classPath, "io.debezium.server.Main");
         Path log = Files.createDirectories(Path.of("bench", "target")).resolve(logName + ".log");
         ProcessBuilder pb = new ProcessBuilder(command)
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toAbsolutePath().toFile());
-        return new AnchorRun(pb.start(), port);
+        return new AnchorRun(pb.start(), port, db, slot);
     }
 
-    /** Waits until Debezium Server says it is ready (Quarkus's /q/health/ready: the engine runs). */
+    /**
+     * Waits until Debezium Server streams: its slot is active. Its own readiness check
+     * ({@code /q/health/ready}) answers UP before the connector has made its slot, and a row
+     * committed in between is never streamed.
+     */
     AnchorRun awaitReady() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
         while (System.nanoTime() < deadline) {
             checkAlive();
-            try {
-                HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + "/q/health/ready")
-                        .toURL()
-                        .openConnection();
-                c.setConnectTimeout(500);
-                c.setReadTimeout(500);
-                if (c.getResponseCode() == 200) {
-                    return this;
-                }
-            } catch (IOException notYet) {
-                // starting
+            if (db.queryLong("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '" + slot + "'")
+                    == 1) {
+                return this;
             }
             TimeUnit.MILLISECONDS.sleep(100);
         }
-        throw new IllegalStateException("Debezium Server not ready within 3 minutes; see bench/target/anchor-*.log");
+        throw new IllegalStateException(
+                "Debezium Server not streaming within 3 minutes; see bench/target/anchor-*.log");
     }
 
-    void checkAlive() {
+    @Override
+    public void awaitReadiness() throws InterruptedException {
+        awaitReady();
+    }
+
+    @Override
+    public void checkAlive() {
         if (!process.isAlive()) {
             throw new IllegalStateException(
                     "Debezium Server exited with " + process.exitValue() + "; see bench/target/anchor-*.log");
         }
     }
 
-    long pid() {
+    @Override
+    public long pid() {
         return process.pid();
     }
 
-    long peakRssMb() {
+    @Override
+    public long peakRssMb() {
         return meter.peakRssMb();
     }
 
-    double cpuSeconds() {
+    @Override
+    public double cpuSeconds() {
         return meter.cpuSeconds();
     }
 

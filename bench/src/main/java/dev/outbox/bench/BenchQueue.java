@@ -46,6 +46,11 @@ final class BenchQueue implements AutoCloseable {
         return System.getenv().getOrDefault("BENCH_QUEUE_TYPE", "quorum");
     }
 
+    /** Empties the queue of what an earlier run left. */
+    void purge() throws IOException {
+        channel.queuePurge(QUEUE);
+    }
+
     long depth() throws IOException {
         return channel.messageCount(QUEUE);
     }

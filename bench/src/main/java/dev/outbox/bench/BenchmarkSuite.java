@@ -26,13 +26,15 @@ import java.util.concurrent.TimeUnit;
  * same time: (1) PostgreSQL appends, (2) RabbitMQ confirmed publishes (plain client, SDK
  * Publisher, relay publisher), (3) relay drain of rows written ahead and its ratio to (2),
  * (4) relay steady-state latency at fixed offered rates, (5) relay RSS and CPU, (6) consumer,
- * (7) writers while the relay prunes old rows (only with {@code --only ...,retention}).
+ * (7) writers while the relay prunes old rows (only with {@code --only ...,retention}), (8) the
+ * relay and Debezium Server side by side (drain, latency and CPU at fixed rates, idle CPU, RSS).
  * Prints a Markdown table and writes it, the raw figures and a latency plot to
  * {@code bench/target/results/}.
  *
  * <p>Args: {@code --repeats N} [3], {@code --drain ROWS} [200000], {@code --seconds S} per
  * steady-state run [20], {@code --quick} (1 repeat, 20000 rows, 8 s: a smoke run),
- * {@code --only append,broker,drain,steady,consume,retention} (some parts; ratios to a part not run are left out),
+ * {@code --only append,broker,drain,steady,consume,anchor,retention} (some parts; ratios to a part not run are left out),
+ * {@code --anchor-rates 100,1000,3000} (part 8's rates), {@code --warm S} (part 8's warm-up at each rate) [60],
  * {@code --rates 1000,3000,5000} (the fixed steady-state rates; 50% and 90% of the limit are added when it was measured).
  */
 public final class BenchmarkSuite {
@@ -56,9 +58,20 @@ public final class BenchmarkSuite {
 
     private final List<Integer> fixedRates;
 
+    private final List<Integer> anchorRates;
+    private final int warmSeconds;
+
     private BenchmarkSuite(
-            int repeats, int drainRows, int steadySeconds, java.util.Set<String> parts, List<Integer> fixedRates) {
+            int repeats,
+            int drainRows,
+            int steadySeconds,
+            java.util.Set<String> parts,
+            List<Integer> fixedRates,
+            List<Integer> anchorRates,
+            int warmSeconds) {
         this.fixedRates = fixedRates;
+        this.anchorRates = anchorRates;
+        this.warmSeconds = warmSeconds;
         this.parts = parts;
         this.repeats = repeats;
         this.drainRows = drainRows;
@@ -69,8 +82,10 @@ public final class BenchmarkSuite {
         int repeats = 3;
         int drain = 200_000;
         int seconds = 20;
-        java.util.Set<String> parts = java.util.Set.of("append", "broker", "drain", "steady", "consume");
+        java.util.Set<String> parts = java.util.Set.of("append", "broker", "drain", "steady", "consume", "anchor");
         List<Integer> fixedRates = List.of(1000, 3000, 5000);
+        List<Integer> anchorRates = List.of(100, 1000, 3000);
+        int warm = 60;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--repeats" -> repeats = Integer.parseInt(args[++i]);
@@ -81,17 +96,24 @@ public final class BenchmarkSuite {
                     fixedRates = java.util.Arrays.stream(args[++i].split(","))
                             .map(Integer::valueOf)
                             .toList();
+                case "--anchor-rates" ->
+                    anchorRates = java.util.Arrays.stream(args[++i].split(","))
+                            .map(Integer::valueOf)
+                            .toList();
+                case "--warm" -> warm = Integer.parseInt(args[++i]);
                 case "--quick" -> {
                     repeats = 1;
                     drain = 20_000;
                     seconds = 8;
+                    warm = 8;
                 }
                 default ->
                     throw new IllegalArgumentException("unknown argument " + args[i]
-                            + "; use --repeats N, --drain ROWS, --seconds S, --quick or --only PART,...");
+                            + "; use --repeats N, --drain ROWS, --seconds S, --warm S, --quick, --only PART,...,"
+                            + " --rates R,... or --anchor-rates R,...");
             }
         }
-        new BenchmarkSuite(repeats, drain, seconds, parts, fixedRates).run();
+        new BenchmarkSuite(repeats, drain, seconds, parts, fixedRates, anchorRates, warm).run();
         System.exit(0);
     }
 
@@ -138,6 +160,30 @@ public final class BenchmarkSuite {
             }
             if (parts.contains("consume")) {
                 consume(vhost);
+            }
+            if (parts.contains("anchor")) {
+                String uri = vhost.uri();
+                new AnchorComparison(
+                                uri,
+                                repeats,
+                                drainRows,
+                                steadySeconds,
+                                warmSeconds,
+                                anchorRates,
+                                ceiling,
+                                new AnchorComparison.Report() {
+                                    @Override
+                                    public void row(String what, String figure, String note) {
+                                        BenchmarkSuite.this.row(what, figure, note);
+                                    }
+
+                                    @Override
+                                    public void log(String line) {
+                                        BenchmarkSuite.this.log(line);
+                                    }
+                                },
+                                (db, slot) -> relayEnv(db, uri, slot))
+                        .run();
             }
             if (parts.contains("retention")) {
                 retention(vhost.uri());

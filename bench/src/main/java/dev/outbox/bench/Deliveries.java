@@ -43,7 +43,14 @@ final class Deliveries {
             return props.getMessageId();
         }
         Object header = props.getHeaders() == null ? null : props.getHeaders().get("message-id");
-        return header == null ? null : header.toString();
+        if (header == null) {
+            return null;
+        }
+        String id = header instanceof byte[] bytes
+                ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
+                : header.toString();
+        // Debezium Server writes header values as JSON by default: a string comes quoted.
+        return id.length() > 1 && id.startsWith("\"") && id.endsWith("\"") ? id.substring(1, id.length() - 1) : id;
     }
 
     /** Before the commit: the event is expected (so an arrival that beats the writer's clock read is not lost). */

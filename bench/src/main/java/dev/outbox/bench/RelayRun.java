@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * from /proc. RELAY_* variables of the benchmark's own environment reach it (tuning under
  * test), RELAY_JAVA_EXTRA_OPTS among them (e.g. a JFR recording).
  */
-final class RelayRun implements AutoCloseable {
+final class RelayRun implements Measured {
 
     private final Process process;
     private final int httpPort;
@@ -69,7 +69,13 @@ final class RelayRun implements AutoCloseable {
         throw new IllegalStateException("relay not ready within 2 minutes; see bench/target/*.log");
     }
 
-    void checkAlive() {
+    @Override
+    public void awaitReadiness() throws InterruptedException {
+        awaitReady();
+    }
+
+    @Override
+    public void checkAlive() {
         if (!process.isAlive()) {
             throw new IllegalStateException("relay exited with " + process.exitValue() + "; see bench/target/*.log");
         }
@@ -86,16 +92,19 @@ final class RelayRun implements AutoCloseable {
                 + (java == null || java.isBlank() ? "" : ", java " + java);
     }
 
-    long pid() {
+    @Override
+    public long pid() {
         return process.pid();
     }
 
-    long peakRssMb() {
+    @Override
+    public long peakRssMb() {
         return meter.peakRssMb();
     }
 
     /** utime + stime of the process, in seconds. */
-    double cpuSeconds() {
+    @Override
+    public double cpuSeconds() {
         return meter.cpuSeconds();
     }
 

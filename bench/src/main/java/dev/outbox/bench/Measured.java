@@ -1,0 +1,18 @@
+package dev.outbox.bench;
+
+/** A relay under measurement, ours or the anchor, as a child process. */
+interface Measured extends AutoCloseable {
+
+    void awaitReadiness() throws InterruptedException;
+
+    void checkAlive();
+
+    long pid();
+
+    double cpuSeconds();
+
+    long peakRssMb();
+
+    @Override
+    void close() throws InterruptedException;
+}
