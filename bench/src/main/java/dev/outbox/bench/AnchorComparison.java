@@ -241,15 +241,22 @@ final class AnchorComparison {
                 }
                 SteadyLoad.run(db, deliveries, rate, warmSeconds);
                 double cpuBefore = running.cpuSeconds();
+                Map<String, Double> threadsBefore = running.cpuByThread();
                 int receivedBefore = deliveries.received();
                 SteadyLoad.Result r = SteadyLoad.run(db, deliveries, rate, steadySeconds);
                 double cpu = running.cpuSeconds() - cpuBefore;
                 int events = deliveries.received() - receivedBefore;
                 running.checkAlive();
                 Steady s = new Steady(r.latencies(), cpu * 100_000 / Math.max(1, events), r.lost());
+                StringBuilder byThread = new StringBuilder();
+                running.cpuByThread()
+                        .forEach((group, seconds) -> byThread.append(String.format(
+                                "%s %.1f, ",
+                                group,
+                                (seconds - threadsBefore.getOrDefault(group, 0.0)) * 100_000 / Math.max(1, events))));
                 report.log(String.format(
-                        "side steady %s at %d/s: %s, CPU %.1f s for %d events (%.1f s per 100k)",
-                        subject.name(), rate, Figures.latencies(r.latencies()), cpu, events, s.cpuPer100k()));
+                        "side steady %s at %d/s: %s, CPU %.1f s for %d events (%.1f s per 100k; by thread: %s)",
+                        subject.name(), rate, Figures.latencies(r.latencies()), cpu, events, s.cpuPer100k(), byThread));
                 return s;
             }
         }

@@ -136,7 +136,8 @@ final class AnchorRun implements Measured {
     }
 
     /** CPU seconds by thread group: JIT, GC and safepoints, Debezium's threads, the rest. */
-    Map<String, Double> cpuByThread() {
+    @Override
+    public Map<String, Double> cpuByThread() {
         return meter.cpuByThread(name -> {
             if (name.contains("CompilerThre")) {
                 return "JIT compilers";

@@ -13,6 +13,9 @@ interface Measured extends AutoCloseable {
 
     long peakRssMb();
 
+    /** CPU seconds so far by thread group (what the threads do); empty off Linux. */
+    java.util.Map<String, Double> cpuByThread();
+
     @Override
     void close() throws InterruptedException;
 }

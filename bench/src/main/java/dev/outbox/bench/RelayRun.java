@@ -135,7 +135,8 @@ final class RelayRun implements Measured {
      * handler, which publishes), the AMQP connection, the main thread (start-up) and the rest.
      * Empty off Linux.
      */
-    Map<String, Double> cpuByThread() {
+    @Override
+    public Map<String, Double> cpuByThread() {
         return meter.cpuByThread(RelayRun::threadGroup);
     }
 
