@@ -178,6 +178,21 @@ class OutboxStarterIT {
     }
 
     @Test
+    void publishingInAReadOnlyTransactionIsRefusedAndWritesNothing() {
+        long before = jdbc.queryForObject("SELECT count(*) FROM events", Long.class);
+        org.springframework.transaction.support.TransactionTemplate readOnly =
+                new org.springframework.transaction.support.TransactionTemplate(
+                        context.getBean(org.springframework.transaction.PlatformTransactionManager.class));
+        readOnly.setReadOnly(true);
+        assertThatThrownBy(() -> readOnly.executeWithoutResult(
+                        status -> outbox.publish(EXCHANGE + ".created", Map.of("id", "read-only"))))
+                .isInstanceOf(IllegalTransactionStateException.class)
+                .hasMessageContaining("read-only transaction");
+        assertThat(jdbc.queryForObject("SELECT count(*) FROM events", Long.class))
+                .isEqualTo(before);
+    }
+
+    @Test
     void aTransientFailureIsRetriedAndAPoisonOneEndsInDeadLetters() {
         Order flaky = new Order("o-" + UUID.randomUUID(), "flaky", 1);
         Order poison = new Order("o-" + UUID.randomUUID(), "poison", 2);
