@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,22 +18,17 @@ import java.util.concurrent.TimeUnit;
  * unpacks the distribution (from Maven Central) into {@link #HOME}; each run gets a directory of
  * its own with the configuration filled in from {@code anchor/application.properties}.
  */
-final class AnchorRun implements Measured {
+final class AnchorRun extends Measured {
 
     static final String VERSION = "3.6.1.Final";
     static final Path HOME = Path.of("bench", "target", "debezium-server");
     private static final String DEFAULT_JAVA = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java";
 
-    private final Process process;
-    private final int httpPort;
-    private final ProcessMeter meter;
     private final TestDatabase db;
     private final String slot;
 
-    private AnchorRun(Process process, int httpPort, TestDatabase db, String slot) {
-        this.process = process;
-        this.httpPort = httpPort;
-        this.meter = new ProcessMeter(process);
+    private AnchorRun(Process process, TestDatabase db, String slot) {
+        super(process, "Debezium Server", "bench/target/anchor-*.log");
         this.db = db;
         this.slot = slot;
     }
@@ -85,7 +79,7 @@ final class AnchorRun implements Measured {
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toAbsolutePath().toFile());
-        return new AnchorRun(pb.start(), port, db, slot);
+        return new AnchorRun(pb.start(), db, slot);
     }
 
     /**
@@ -108,48 +102,23 @@ final class AnchorRun implements Measured {
     }
 
     @Override
-    public void awaitReadiness() throws InterruptedException {
+    void awaitReadiness() throws InterruptedException {
         awaitReady();
     }
 
+    /** Thread groups: JIT, GC and safepoints, Debezium's threads, the rest. */
     @Override
-    public void checkAlive() {
-        if (!process.isAlive()) {
-            throw new IllegalStateException(
-                    "Debezium Server exited with " + process.exitValue() + "; see bench/target/anchor-*.log");
+    String threadGroup(String name) {
+        if (name.contains("CompilerThre")) {
+            return "JIT compilers";
         }
-    }
-
-    @Override
-    public long pid() {
-        return process.pid();
-    }
-
-    @Override
-    public long peakRssMb() {
-        return meter.peakRssMb();
-    }
-
-    @Override
-    public double cpuSeconds() {
-        return meter.cpuSeconds();
-    }
-
-    /** CPU seconds by thread group: JIT, GC and safepoints, Debezium's threads, the rest. */
-    @Override
-    public Map<String, Double> cpuByThread() {
-        return meter.cpuByThread(name -> {
-            if (name.contains("CompilerThre")) {
-                return "JIT compilers";
-            }
-            if (name.equals("VM Thread") || name.startsWith("G1 ") || name.startsWith("GC Thread")) {
-                return "GC and safepoints";
-            }
-            if (name.startsWith("debezium-") || name.startsWith("pool-")) {
-                return "Debezium (WAL reader, engine, sink)";
-            }
-            return "other";
-        });
+        if (name.equals("VM Thread") || name.startsWith("G1 ") || name.startsWith("GC Thread")) {
+            return "GC and safepoints";
+        }
+        if (name.startsWith("debezium-") || name.startsWith("pool-")) {
+            return "Debezium (WAL reader, engine, sink)";
+        }
+        return "other";
     }
 
     /** The JVM that runs the anchor, for the table. */
@@ -170,15 +139,5 @@ final class AnchorRun implements Measured {
         try (InputStream in = AnchorRun.class.getResourceAsStream("/anchor/application.properties")) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-    }
-
-    /** SIGTERM, as an orchestrator stops it. */
-    @Override
-    public void close() throws InterruptedException {
-        process.destroy();
-        if (!process.waitFor(60, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor();
-        }
-        meter.close();
     }
 }

@@ -17,16 +17,13 @@ import java.util.concurrent.TimeUnit;
  * from /proc. RELAY_* variables of the benchmark's own environment reach it (tuning under
  * test), RELAY_JAVA_EXTRA_OPTS among them (e.g. a JFR recording).
  */
-final class RelayRun implements Measured {
+final class RelayRun extends Measured {
 
-    private final Process process;
     private final int httpPort;
-    private final ProcessMeter meter;
 
     private RelayRun(Process process, int httpPort) {
-        this.process = process;
+        super(process, "relay", "bench/target/*.log");
         this.httpPort = httpPort;
-        this.meter = new ProcessMeter(process);
     }
 
     static RelayRun start(Map<String, String> relayEnv, String logName) throws IOException {
@@ -70,15 +67,8 @@ final class RelayRun implements Measured {
     }
 
     @Override
-    public void awaitReadiness() throws InterruptedException {
+    void awaitReadiness() throws InterruptedException {
         awaitReady();
-    }
-
-    @Override
-    public void checkAlive() {
-        if (!process.isAlive()) {
-            throw new IllegalStateException("relay exited with " + process.exitValue() + "; see bench/target/*.log");
-        }
     }
 
     /** The JVM options the relay runs with, for the table: the launcher's own unless RELAY_JAVA* replace or add to them. */
@@ -90,32 +80,6 @@ final class RelayRun implements Measured {
         return options
                 + (extra == null || extra.isBlank() ? "" : " " + extra)
                 + (java == null || java.isBlank() ? "" : ", java " + java);
-    }
-
-    @Override
-    public long pid() {
-        return process.pid();
-    }
-
-    @Override
-    public long peakRssMb() {
-        return meter.peakRssMb();
-    }
-
-    /** utime + stime of the process, in seconds. */
-    @Override
-    public double cpuSeconds() {
-        return meter.cpuSeconds();
-    }
-
-    /** SIGTERM, as an orchestrator stops it; the relay finishes its batch in flight. */
-    @Override
-    public void close() throws InterruptedException {
-        process.destroy();
-        if (!process.waitFor(60, TimeUnit.SECONDS)) {
-            process.destroyForcibly().waitFor();
-        }
-        meter.close();
     }
 
     private static Path launcher() {
@@ -136,11 +100,7 @@ final class RelayRun implements Measured {
      * Empty off Linux.
      */
     @Override
-    public Map<String, Double> cpuByThread() {
-        return meter.cpuByThread(RelayRun::threadGroup);
-    }
-
-    private static String threadGroup(String name) {
+    String threadGroup(String name) {
         if (name.contains("CompilerThre")) {
             return "JIT compilers";
         }
