@@ -3,6 +3,7 @@ package dev.outbox.relay.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.debezium.connector.base.ChangeEventQueue;
+import io.debezium.connector.postgresql.PostgresStreamingChangeEventSource;
 import io.debezium.connector.postgresql.connection.DateTimeFormat;
 import io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder;
 import io.debezium.pipeline.meters.CommonEventMeter;
@@ -18,7 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * ChangeEventQueue, whose poll() returns what it holds at once; CommonEventMeter, which formats
  * the LastEvent metric when it is read; DateTimeFormat, which reads PostgreSQL's timestamptz
  * text by hand; PgOutputMessageDecoder, which skips a value over 16 MiB (EventRecordsTest,
- * LargePayloadsIT); and Kafka's ConnectSchema, which words a validation error only when there
+ * LargePayloadsIT); PostgresStreamingChangeEventSource, whose WAL reader waits on its socket
+ * instead of polling (WalWaitIT); and Kafka's ConnectSchema, which words a validation error only when there
  * is one. These tests keep the copies honest: they are the classes the relay loads, taken from
  * the versions the build uses. Each patch's behaviour is pinned by its own test beside the
  * class's package (ChangeEventQueuePatchTest, DateTimeFormatPatchTest, ConnectSchemaPatchTest).
@@ -31,7 +33,8 @@ class DebeziumPatchTest {
     @Test
     void patchedQueueWasTakenFromTheDebeziumVersionInUse() {
         assertThat(io.debezium.connector.postgresql.Module.version())
-                .as("ChangeEventQueue, CommonEventMeter, DateTimeFormat and PgOutputMessageDecoder in cdc-relay are"
+                .as("ChangeEventQueue, CommonEventMeter, DateTimeFormat, PgOutputMessageDecoder and"
+                        + " PostgresStreamingChangeEventSource in cdc-relay are"
                         + " patched copies of Debezium "
                         + PATCHED_FROM
                         + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
@@ -61,6 +64,7 @@ class DebeziumPatchTest {
                 CommonEventMeter.class,
                 DateTimeFormat.class,
                 PgOutputMessageDecoder.class,
+                PostgresStreamingChangeEventSource.class,
                 ConnectSchema.class
             })
     void relayLoadsThePatchedClassNotTheLibrarysOwn(Class<?> patched) {
