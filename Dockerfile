@@ -25,7 +25,7 @@ EXPOSE 8080
 # for the events queued and in flight (scripts/relay says why; the same options, so the
 # image and the launcher measure alike). Given to the relay's JVM only: as JAVA_TOOL_OPTIONS
 # they reached the health check's JVM too, whose -Xmx32m is below -Xms, and it never started.
-ENV RELAY_JAVA_OPTS="-Xms96m -Xmx192m -Xmn64m -XX:SurvivorRatio=2 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError"
+ENV RELAY_JAVA_OPTS="-Xms96m -Xmx192m -Xmn64m -XX:SurvivorRatio=2 -XX:+UseSerialGC -XX:-UsePerfData -XX:+ExitOnOutOfMemoryError"
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["java", "-Xmx32m", "-jar", "/app/cdc-relay.jar", "health"]
 ENTRYPOINT ["sh", "-c", "exec java $RELAY_JAVA_OPTS -jar /app/cdc-relay.jar \"$@\"", "cdc-relay"]

@@ -5,6 +5,8 @@ import dev.outbox.db.Outbox;
 import dev.outbox.protocol.OutboxEvent;
 import dev.outbox.testing.PostgresFixture;
 import dev.outbox.testing.TestDatabase;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +48,7 @@ final class AnchorComparison {
     private final Report report;
     private final Subject relay;
     private final Subject anchor;
+    private final Path plot;
 
     AnchorComparison(
             String uri,
@@ -56,7 +59,9 @@ final class AnchorComparison {
             List<Integer> rates,
             double ceiling,
             Report report,
+            Path plot,
             BiFunction<TestDatabase, String, Map<String, String>> relayEnv) {
+        this.plot = plot;
         this.uri = uri;
         this.repeats = repeats;
         this.drainRows = drainRows;
@@ -123,8 +128,18 @@ final class AnchorComparison {
                 "%.2f",
                 " %",
                 "target: relay <= 1%");
+        List<SideBySidePlot.Point> points = new ArrayList<>();
         for (int rate : rates) {
-            steady(rate);
+            points.add(steady(rate));
+        }
+        if (!points.isEmpty()) {
+            SideBySidePlot.write(
+                    plot,
+                    "cdc-relay and Debezium Server 3.6.1 side by side, both warmed ("
+                            + Instant.now().toString().substring(0, 10) + ", " + Machine.cores() + " cores, "
+                            + BenchQueue.queueType() + " queue)",
+                    points);
+            report.log("side by side: plot written to " + plot);
         }
     }
 
@@ -195,7 +210,7 @@ final class AnchorComparison {
     }
 
     /** At {@code rate}: the relay freshly started, the relay warmed, Debezium Server warmed. */
-    private void steady(int rate) throws Exception {
+    private SideBySidePlot.Point steady(int rate) throws Exception {
         Steady[] fresh = new Steady[1];
         Steady relayWarm = steadyRun(relay, rate, fresh);
         Steady anchorWarm = steadyRun(anchor, rate, null);
@@ -217,6 +232,14 @@ final class AnchorComparison {
                         + " events/s: CPU per 100,000 events, warmed (relay / Debezium Server)",
                 String.format("%.1f / %.1f s", relayWarm.cpuPer100k(), anchorWarm.cpuPer100k()),
                 ratio(relayWarm.cpuPer100k(), anchorWarm.cpuPer100k()) + (rate <= 1000 ? " (target <= 0.3x)" : ""));
+        return new SideBySidePlot.Point(
+                rate,
+                p(relayWarm, 50) / 1e6,
+                p(relayWarm, 99) / 1e6,
+                p(anchorWarm, 50) / 1e6,
+                p(anchorWarm, 99) / 1e6,
+                relayWarm.cpuPer100k(),
+                anchorWarm.cpuPer100k());
     }
 
     private static double p(Steady s, double percentile) {

@@ -182,6 +182,7 @@ public final class BenchmarkSuite {
                                         BenchmarkSuite.this.log(line);
                                     }
                                 },
+                                out.resolve("side-by-side.png"),
                                 (db, slot) -> relayEnv(db, uri, slot))
                         .run();
             }

@@ -31,9 +31,9 @@ public final class WalWait {
 
     /**
      * The longest one wait lasts: the WAL reader then looks around (stop requested, status update
-     * due, heartbeat) as Debezium's loop does after each poll.
+     * due, heartbeat) as Debezium's loop does after each poll. It bounds how late a stop is seen.
      */
-    public static final Duration BOUND = Duration.ofMillis(100);
+    public static final Duration BOUND = Duration.ofMillis(500);
 
     /** How often the driver's own empty read still peeks the socket (its default; 0 for replication). */
     private static final int DRIVER_PEEK_EVERY_MILLIS = 1_000;

@@ -334,8 +334,9 @@ public class ChangeEventQueue<T extends Sizeable> implements ChangeEventQueueMet
      * cdc-relay patch: how long poll() waits for a first record (was: the poll interval). The
      * first record wakes it (doEnqueue), so this wait adds no latency; it only bounds how often
      * an idle engine wakes up to find nothing. At the relay's 2 ms poll interval that was 500
-     * wake-ups a second (docs/decisions/001-patched-change-event-queue.md). A wait of at least 100 ms keeps a
-     * stop or a producer error seen within 100 ms, and at most RETURN_CONTROL_INTERVAL as before.
+     * wake-ups a second (docs/decisions/001-patched-change-event-queue.md). A wait of at least 500 ms keeps a
+     * stop seen within half a second (a producer error wakes it at once), and at most
+     * RETURN_CONTROL_INTERVAL as before (docs/decisions/017-wal-reader-waits-on-the-socket.md).
      */
     static Duration idleWait(Duration pollInterval) {
         // Not Temporals.max/min: they test compareTo(...) == 1, which is false for most sub-second differences.
@@ -343,7 +344,7 @@ public class ChangeEventQueue<T extends Sizeable> implements ChangeEventQueueMet
         return atLeast.compareTo(ConfigurationDefaults.RETURN_CONTROL_INTERVAL) > 0 ? ConfigurationDefaults.RETURN_CONTROL_INTERVAL : atLeast;
     }
 
-    private static final Duration MIN_IDLE_WAIT = Duration.ofMillis(100);
+    private static final Duration MIN_IDLE_WAIT = Duration.ofMillis(500);
 
     private long drainRecords(List<T> records, int maxElements) throws InterruptedException {
         int queueSize = queue.size();
@@ -368,6 +369,15 @@ public class ChangeEventQueue<T extends Sizeable> implements ChangeEventQueueMet
 
     public void producerException(final RuntimeException producerException) {
         this.producerException = producerException;
+        // cdc-relay patch: wakes a waiting poll(), so the error is raised at once rather than after
+        // its idle wait (docs/decisions/017-wal-reader-waits-on-the-socket.md)
+        lock.lock();
+        try {
+            isFull.signalAll();
+        }
+        finally {
+            lock.unlock();
+        }
     }
 
     private void throwProducerExceptionIfPresent() {

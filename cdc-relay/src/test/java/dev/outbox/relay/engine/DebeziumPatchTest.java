@@ -6,6 +6,7 @@ import io.debezium.connector.base.ChangeEventQueue;
 import io.debezium.connector.postgresql.PostgresStreamingChangeEventSource;
 import io.debezium.connector.postgresql.connection.DateTimeFormat;
 import io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder;
+import io.debezium.metrics.stats.MeasurementCollector;
 import io.debezium.pipeline.meters.CommonEventMeter;
 import org.apache.kafka.connect.data.ConnectSchema;
 import org.apache.kafka.connect.data.Struct;
@@ -20,7 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the LastEvent metric when it is read; DateTimeFormat, which reads PostgreSQL's timestamptz
  * text by hand; PgOutputMessageDecoder, which skips a value over 16 MiB (EventRecordsTest,
  * LargePayloadsIT); PostgresStreamingChangeEventSource, whose WAL reader waits on its socket
- * instead of polling (WalWaitIT); and Kafka's ConnectSchema, which words a validation error only when there
+ * instead of polling (WalWaitIT); MeasurementCollector, whose thread waits for a measurement
+ * instead of polling (MeasurementCollectorPatchTest); and Kafka's ConnectSchema, which words a validation error only when there
  * is one. These tests keep the copies honest: they are the classes the relay loads, taken from
  * the versions the build uses. Each patch's behaviour is pinned by its own test beside the
  * class's package (ChangeEventQueuePatchTest, DateTimeFormatPatchTest, ConnectSchemaPatchTest).
@@ -33,12 +35,13 @@ class DebeziumPatchTest {
     @Test
     void patchedQueueWasTakenFromTheDebeziumVersionInUse() {
         assertThat(io.debezium.connector.postgresql.Module.version())
-                .as("ChangeEventQueue, CommonEventMeter, DateTimeFormat, PgOutputMessageDecoder and"
-                        + " PostgresStreamingChangeEventSource in cdc-relay are"
-                        + " patched copies of Debezium "
-                        + PATCHED_FROM
-                        + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
-                        + " source (drop those upstream fixed, see docs/patches.md), then update PATCHED_FROM")
+                .as(
+                        "ChangeEventQueue, CommonEventMeter, DateTimeFormat, PgOutputMessageDecoder, MeasurementCollector and"
+                                + " PostgresStreamingChangeEventSource in cdc-relay are"
+                                + " patched copies of Debezium "
+                                + PATCHED_FROM
+                                + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
+                                + " source (drop those upstream fixed, see docs/patches.md), then update PATCHED_FROM")
                 .isEqualTo(PATCHED_FROM);
     }
 
@@ -65,6 +68,7 @@ class DebeziumPatchTest {
                 DateTimeFormat.class,
                 PgOutputMessageDecoder.class,
                 PostgresStreamingChangeEventSource.class,
+                MeasurementCollector.class,
                 ConnectSchema.class
             })
     void relayLoadsThePatchedClassNotTheLibrarysOwn(Class<?> patched) {

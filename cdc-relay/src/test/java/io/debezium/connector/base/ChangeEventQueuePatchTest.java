@@ -58,9 +58,28 @@ class ChangeEventQueuePatchTest {
     }
 
     @Test
-    void anIdlePollWaitsAtLeast100MillisecondsAndAtMostTheReturnControlInterval() {
-        assertThat(ChangeEventQueue.idleWait(Duration.ofMillis(2))).isEqualTo(Duration.ofMillis(100));
-        assertThat(ChangeEventQueue.idleWait(Duration.ofMillis(500))).isEqualTo(Duration.ofMillis(500));
+    void aProducerErrorWakesAWaitingPollInsteadOfWaitingOutItsIdleWait() throws Exception {
+        ChangeEventQueue<Event> queue = queue(Duration.ofHours(1)); // 5 s idle wait
+        CompletableFuture<List<Event>> polled = CompletableFuture.supplyAsync(() -> {
+            try {
+                return queue.poll();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }, poller);
+        queue.producerException(new IllegalStateException("the WAL reader failed"));
+        assertThat(polled)
+                .as("raised long before the 5 s wait is over")
+                .failsWithin(3, TimeUnit.SECONDS)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withRootCauseInstanceOf(IllegalStateException.class)
+                .withMessageContaining("the WAL reader failed");
+    }
+
+    @Test
+    void anIdlePollWaitsAtLeastHalfASecondAndAtMostTheReturnControlInterval() {
+        assertThat(ChangeEventQueue.idleWait(Duration.ofMillis(2))).isEqualTo(Duration.ofMillis(500));
+        assertThat(ChangeEventQueue.idleWait(Duration.ofMillis(800))).isEqualTo(Duration.ofMillis(800));
         assertThat(ChangeEventQueue.idleWait(Duration.ofHours(1))).isEqualTo(Duration.ofSeconds(5));
     }
 }

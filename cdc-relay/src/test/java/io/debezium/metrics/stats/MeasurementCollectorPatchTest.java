@@ -1,0 +1,50 @@
+package io.debezium.metrics.stats;
+
+import static org.awaitility.Awaitility.await;
+
+import io.debezium.metrics.event.MeasurementEvent;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** The patched collector (measurement-collector.patch): its thread waits for measurements instead of polling, and still stops. */
+class MeasurementCollectorPatchTest {
+
+    private record Lag(long millis) implements MeasurementEvent {}
+
+    @Test
+    void aMeasurementIsPublishedByTheWaitingThreadAndStopEndsIt() {
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        Set<Thread> before = publishers();
+        MeasurementCollector<Lag> collector = new MeasurementCollector<>();
+        Measurement<Lag> record = event -> seen.add(event.millis());
+        collector.addMeasurement(Lag.class, record);
+        Thread publisher = await().atMost(Duration.ofSeconds(10))
+                .until(() -> publishers().stream().filter(t -> !before.contains(t)).findFirst(), Optional::isPresent)
+                .orElseThrow();
+
+        collector.accept(new Lag(42));
+        await().atMost(Duration.ofSeconds(10)).until(() -> seen.equals(List.of(42L)));
+        // Upstream's thread polls with a 100 ms timeout (TIMED_WAITING); the patched one waits.
+        await("between measurements the thread waits without a timeout")
+                .atMost(Duration.ofSeconds(10))
+                .until(publisher::getState, state -> state == Thread.State.WAITING);
+
+        collector.stop();
+        await("stop() ends the waiting thread").atMost(Duration.ofSeconds(10)).until(() -> !publisher.isAlive());
+    }
+
+    private static Set<Thread> publishers() {
+        return Thread.getAllStackTraces().entrySet().stream()
+                .filter(e -> Arrays.stream(e.getValue())
+                        .anyMatch(f -> f.getClassName().endsWith("MeasurementCollector$MeasurementPublisher")))
+                .map(Map.Entry::getKey)
+                .collect(Collectors.toSet());
+    }
+}
