@@ -234,10 +234,10 @@ final class AnchorComparison {
                 ratio(relayWarm.cpuPer100k(), anchorWarm.cpuPer100k()) + (rate <= 1000 ? " (target <= 0.3x)" : ""));
         return new SideBySidePlot.Point(
                 rate,
-                p(relayWarm, 50) / 1e6,
-                p(relayWarm, 99) / 1e6,
-                p(anchorWarm, 50) / 1e6,
-                p(anchorWarm, 99) / 1e6,
+                p(relayWarm, 50),
+                p(relayWarm, 99),
+                p(anchorWarm, 50),
+                p(anchorWarm, 99),
                 relayWarm.cpuPer100k(),
                 anchorWarm.cpuPer100k());
     }

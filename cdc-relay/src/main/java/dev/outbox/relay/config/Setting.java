@@ -52,7 +52,7 @@ public enum Setting {
     POLL_INTERVAL_MS(
             "RELAY_POLL_INTERVAL_MS",
             "2",
-            "How often Debezium polls the WAL while no change arrives. Events are handed over as soon as they are read; a batch holds what arrived while the previous one was published."),
+            "How long the WAL reader sleeps between polls where it cannot wait on its socket (at start, before streaming; or with a pgjdbc whose stream it cannot reach, which a WARN says). Streaming, it waits for the first byte of a change and wakes at once (decision 017). Events are handed over as soon as they are read; a batch holds what arrived while the previous one was published."),
     CONFIRM_WINDOW("RELAY_CONFIRM_WINDOW", "1024", "Most published messages awaiting a broker confirm at once."),
     CONFIRM_WINDOW_BYTES(
             "RELAY_CONFIRM_WINDOW_BYTES",
