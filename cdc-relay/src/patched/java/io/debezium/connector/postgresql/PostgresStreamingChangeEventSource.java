@@ -258,7 +258,7 @@ public class PostgresStreamingChangeEventSource implements StreamingChangeEventS
             throws SQLException, InterruptedException {
         LOGGER.info("Processing messages");
         // Patched for the outbox relay: when nothing is pending, wait on the replication socket until
-        // PostgreSQL sends something (or a bound passes) instead of polling (docs/decisions/017).
+        // PostgreSQL sends something (or a bound passes) instead of polling (docs/decisions/017-wal-reader-waits-on-the-socket.md).
         final WalWait walWait = WalWait.on(((JdbcConnection) replicationConnection).connection(), taskContext.getConfig().getPollInterval());
         while (context.isRunning()
                 && haveNotReceivedStreamingStoppingLsn(offsetContext, lastCompletelyProcessedLsn)
