@@ -37,11 +37,7 @@ final class LatencyPlot {
             Path file, String title, List<Point> points, double targetRate, double targetP50, double targetP99)
             throws IOException {
         BufferedImage image = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = image.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, W, H);
+        Graphics2D g = LatencyPlot.canvas(image);
         double maxRate = points.stream().mapToDouble(Point::rate).max().orElse(1) * 1.1;
         double minMs = 0.5;
         double maxMs =
@@ -129,6 +125,16 @@ final class LatencyPlot {
         }
         g.dispose();
         ImageIO.write(image, "png", file.toFile());
+    }
+
+    /** A white, antialiased drawing surface over {@code image} (both plots start from it). */
+    static Graphics2D canvas(BufferedImage image) {
+        Graphics2D g = image.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, image.getWidth(), image.getHeight());
+        return g;
     }
 
     private static int niceStep(double max) {

@@ -40,17 +40,24 @@ class ChangeEventQueuePatchTest {
                 .build();
     }
 
+    /** poll() on the poller thread, as the engine calls it. */
+    private CompletableFuture<List<Event>> pollInBackground(ChangeEventQueue<Event> queue) {
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return queue.poll();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                },
+                poller);
+    }
+
     @Test
     void aWaitingPollReturnsTheFirstRecordWithoutWaitingForABatchOrItsWaitToEnd() throws Exception {
         // A poll interval of an hour makes poll() wait RETURN_CONTROL_INTERVAL (5 s) when nothing wakes it.
         ChangeEventQueue<Event> queue = queue(Duration.ofHours(1));
-        CompletableFuture<List<Event>> polled = CompletableFuture.supplyAsync(() -> {
-            try {
-                return queue.poll();
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        }, poller);
+        CompletableFuture<List<Event>> polled = pollInBackground(queue);
         // Whether poll() is already waiting or not yet: either way it must not sit out its 5 s wait.
         queue.enqueue(new Event("first"));
         assertThat(polled.get(3, TimeUnit.SECONDS)).as("woken by the first record, long before the 5 s wait is over")
@@ -60,13 +67,7 @@ class ChangeEventQueuePatchTest {
     @Test
     void aProducerErrorWakesAWaitingPollInsteadOfWaitingOutItsIdleWait() throws Exception {
         ChangeEventQueue<Event> queue = queue(Duration.ofHours(1)); // 5 s idle wait
-        CompletableFuture<List<Event>> polled = CompletableFuture.supplyAsync(() -> {
-            try {
-                return queue.poll();
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        }, poller);
+        CompletableFuture<List<Event>> polled = pollInBackground(queue);
         queue.producerException(new IllegalStateException("the WAL reader failed"));
         assertThat(polled)
                 .as("raised long before the 5 s wait is over")
