@@ -14,7 +14,7 @@ import javax.sql.DataSource;
 /** The console's pages: plain HTML, no script, every value escaped by {@link Html}. */
 final class ConsolePages {
 
-    private static final int BODY_SHOWN = 256 * 1024;
+    static final int BODY_SHOWN = 256 * 1024;
     private static final String STYLE = "body{font:14px system-ui,sans-serif;margin:0;color:#1d2330}"
             + "header{background:#1d2330;color:#fff;padding:8px 16px;display:flex;gap:18px;align-items:center}"
             + "header a{color:#cfe0ff;text-decoration:none}header .who{margin-left:auto}"
@@ -596,11 +596,10 @@ final class ConsolePages {
         }
     }
 
-    private static String body(DeadLetter d) {
-        if (d.bodyJson() != null) {
-            return pretty(d.bodyJson());
-        }
-        String text = DeadLetterJson.utf8(d.body());
+    /** The body as the message page shows it: JSON pretty-printed, text as is, other bytes as base64; at most BODY_SHOWN characters. */
+    static String body(DeadLetter d) {
+        // A JSON body is shortened too: a 16 MiB payload would otherwise make a page of that size.
+        String text = d.bodyJson() != null ? pretty(d.bodyJson()) : DeadLetterJson.utf8(d.body());
         if (text == null) {
             String b64 = java.util.Base64.getEncoder().encodeToString(d.body());
             return "(not UTF-8 text; base64)\n" + shorten(b64, BODY_SHOWN);
