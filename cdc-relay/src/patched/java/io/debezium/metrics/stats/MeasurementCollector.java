@@ -5,6 +5,8 @@
  */
 package io.debezium.metrics.stats;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +29,8 @@ import io.debezium.metrics.event.MeasurementEvent;
 public class MeasurementCollector<T extends MeasurementEvent> implements Consumer<T> {
     private static final Logger LOGGER = LoggerFactory.getLogger(MeasurementCollector.class);
     private static final int QUEUE_SIZE = 1000;
+    /** cdc-relay patch: the queue holds QUEUE_SIZE, so measurements may come up to 50,000 a second before one is dropped. */
+    private static final long PAUSE_MILLIS = 20;
 
     private final Map<Class<T>, Measurement<T>> measurements = new ConcurrentHashMap<>();
     private final BlockingQueue<T> queue = new LinkedBlockingQueue<>(QUEUE_SIZE);
@@ -83,19 +87,25 @@ public class MeasurementCollector<T extends MeasurementEvent> implements Consume
         @Override
         public void run() {
             while (!Thread.currentThread().isInterrupted()) {
-                T event;
+                // cdc-relay patch: waits for the next measurement instead of waking every 100 ms to
+                // find none (was: queue.poll(100, TimeUnit.MILLISECONDS)), then takes every
+                // measurement queued and pauses, so that under load it wakes PAUSE_MILLIS apart
+                // instead of once per event; stop() interrupts it
+                // (docs/decisions/017-wal-reader-waits-on-the-socket.md, 018-one-thread-per-event.md)
+                List<T> events = new ArrayList<>();
                 try {
-                    // cdc-relay patch: waits for the next measurement instead of waking every 100 ms to
-                    // find none (was: queue.poll(100, TimeUnit.MILLISECONDS)); stop() interrupts it
-                    // (docs/decisions/017-wal-reader-waits-on-the-socket.md)
-                    event = queue.take();
+                    events.add(queue.take());
+                    queue.drainTo(events);
+                    for (T event : events) {
+                        Measurement<T> measurement = measurements.get(event.getClass());
+                        measurement.accept(event);
+                    }
+                    Thread.sleep(PAUSE_MILLIS);
                 }
                 catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;
                 }
-                Measurement<T> measurement = measurements.get(event.getClass());
-                measurement.accept(event);
             }
         }
     }

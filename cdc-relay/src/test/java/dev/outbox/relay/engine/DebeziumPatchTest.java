@@ -6,6 +6,7 @@ import io.debezium.connector.base.ChangeEventQueue;
 import io.debezium.connector.postgresql.PostgresStreamingChangeEventSource;
 import io.debezium.connector.postgresql.connection.DateTimeFormat;
 import io.debezium.connector.postgresql.connection.pgoutput.PgOutputMessageDecoder;
+import io.debezium.embedded.async.ParallelSmtAndConvertBatchProcessor;
 import io.debezium.metrics.stats.MeasurementCollector;
 import io.debezium.pipeline.meters.CommonEventMeter;
 import org.apache.kafka.connect.data.ConnectSchema;
@@ -22,7 +23,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * text by hand; PgOutputMessageDecoder, which skips a value over 16 MiB (EventRecordsTest,
  * LargePayloadsIT); PostgresStreamingChangeEventSource, whose WAL reader waits on its socket
  * instead of polling (WalWaitIT); MeasurementCollector, whose thread waits for a measurement
- * instead of polling (MeasurementCollectorPatchTest); and Kafka's ConnectSchema, which words a validation error only when there
+ * instead of polling and takes them in batches (MeasurementCollectorPatchTest);
+ * ParallelSmtAndConvertBatchProcessor, which converts a batch on the polling thread instead of
+ * handing it to the record pool (ParallelSmtAndConvertBatchProcessorPatchTest); and Kafka's ConnectSchema, which words a validation error only when there
  * is one. These tests keep the copies honest: they are the classes the relay loads, taken from
  * the versions the build uses. Each patch's behaviour is pinned by its own test beside the
  * class's package (ChangeEventQueuePatchTest, DateTimeFormatPatchTest, ConnectSchemaPatchTest).
@@ -35,13 +38,13 @@ class DebeziumPatchTest {
     @Test
     void patchedQueueWasTakenFromTheDebeziumVersionInUse() {
         assertThat(io.debezium.connector.postgresql.Module.version())
-                .as(
-                        "ChangeEventQueue, CommonEventMeter, DateTimeFormat, PgOutputMessageDecoder, MeasurementCollector and"
-                                + " PostgresStreamingChangeEventSource in cdc-relay are"
-                                + " patched copies of Debezium "
-                                + PATCHED_FROM
-                                + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
-                                + " source (drop those upstream fixed, see docs/patches.md), then update PATCHED_FROM")
+                .as("ChangeEventQueue, CommonEventMeter, DateTimeFormat, PgOutputMessageDecoder, MeasurementCollector,"
+                        + " ParallelSmtAndConvertBatchProcessor and"
+                        + " PostgresStreamingChangeEventSource in cdc-relay are"
+                        + " patched copies of Debezium "
+                        + PATCHED_FROM
+                        + "'s: run scripts/upstream-patches apply, which applies the patches to the new version's"
+                        + " source (drop those upstream fixed, see docs/patches.md), then update PATCHED_FROM")
                 .isEqualTo(PATCHED_FROM);
     }
 
@@ -69,6 +72,7 @@ class DebeziumPatchTest {
                 PgOutputMessageDecoder.class,
                 PostgresStreamingChangeEventSource.class,
                 MeasurementCollector.class,
+                ParallelSmtAndConvertBatchProcessor.class,
                 ConnectSchema.class
             })
     void relayLoadsThePatchedClassNotTheLibrarysOwn(Class<?> patched) {
