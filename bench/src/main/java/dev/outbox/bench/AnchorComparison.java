@@ -79,7 +79,7 @@ final class AnchorComparison {
     private record Drain(double fromStart, double firstToLast, double rssMb, double cpuPer100k, double idlePct) {}
 
     /** A steady run's figures: latencies (ns) and CPU seconds per 100k events. */
-    private record Steady(long[] latencies, double cpuPer100k, int lost) {}
+    private record Steady(long[] latencies, double cpuPer100k, int lost, CpuShares cores) {}
 
     void run() throws Exception {
         List<Drain> relayDrains = new ArrayList<>();
@@ -232,6 +232,11 @@ final class AnchorComparison {
                         + " events/s: CPU per 100,000 events, warmed (relay / Debezium Server)",
                 String.format("%.1f / %.1f s", relayWarm.cpuPer100k(), anchorWarm.cpuPer100k()),
                 ratio(relayWarm.cpuPer100k(), anchorWarm.cpuPer100k()) + (rate <= 1000 ? " (target <= 0.3x)" : ""));
+        report.row(
+                "8. Side by side at " + String.format("%,d", rate)
+                        + " events/s: cores used, warmed (the relay's run / Debezium Server's run)",
+                relayWarm.cores().describe() + " / " + anchorWarm.cores().describe("Debezium Server"),
+                "");
         return new SideBySidePlot.Point(
                 rate,
                 p(relayWarm, 50),
@@ -260,17 +265,20 @@ final class AnchorComparison {
                 running.awaitReadiness();
                 if (fresh != null) {
                     SteadyLoad.Result r = SteadyLoad.run(db, deliveries, rate, steadySeconds);
-                    fresh[0] = new Steady(r.latencies(), Double.NaN, r.lost());
+                    fresh[0] = new Steady(r.latencies(), Double.NaN, r.lost(), new CpuShares());
                 }
                 SteadyLoad.run(db, deliveries, rate, warmSeconds);
                 double cpuBefore = running.cpuSeconds();
                 Map<String, Double> threadsBefore = running.cpuByThread();
                 int receivedBefore = deliveries.received();
+                CpuShares cores = new CpuShares();
+                CpuShares.Snapshot coresBefore = CpuShares.Snapshot.take(running.pid());
                 SteadyLoad.Result r = SteadyLoad.run(db, deliveries, rate, steadySeconds);
+                cores.add(coresBefore, CpuShares.Snapshot.take(running.pid()));
                 double cpu = running.cpuSeconds() - cpuBefore;
                 int events = deliveries.received() - receivedBefore;
                 running.checkAlive();
-                Steady s = new Steady(r.latencies(), cpu * 100_000 / Math.max(1, events), r.lost());
+                Steady s = new Steady(r.latencies(), cpu * 100_000 / Math.max(1, events), r.lost(), cores);
                 StringBuilder byThread = new StringBuilder();
                 running.cpuByThread()
                         .forEach((group, seconds) -> byThread.append(String.format(

@@ -100,6 +100,11 @@ final class CpuShares {
 
     /** E.g. "RabbitMQ 1.02, PostgreSQL 0.10, relay 0.71, harness 0.12, other 0.03; machine busy 1.96 of 2 cores". */
     String describe() {
+        return describe("relay");
+    }
+
+    /** As {@link #describe()}, the measured process named {@code subject} (Debezium Server, say). */
+    String describe(String subject) {
         if (wallSeconds == 0) {
             return "n/a (no /proc)";
         }
@@ -109,7 +114,8 @@ final class CpuShares {
             if (role.equals("relay") && cores == 0) {
                 continue;
             }
-            out.append(out.isEmpty() ? "" : ", ").append(String.format("%s %.2f", role, cores));
+            String name = role.equals("relay") ? subject : role;
+            out.append(out.isEmpty() ? "" : ", ").append(String.format("%s %.2f", name, cores));
         }
         return out
                 + String.format(
