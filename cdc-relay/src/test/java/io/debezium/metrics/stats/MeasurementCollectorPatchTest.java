@@ -47,8 +47,9 @@ class MeasurementCollectorPatchTest {
     }
 
     @Test
-    void aBurstOfMeasurementsIsPublishedWholeAndInOrder() {
+    void aBurstOfMeasurementsIsPublishedWholeAndInOrderAndStopEndsThePause() {
         List<Long> seen = new CopyOnWriteArrayList<>();
+        Set<Thread> before = publishers();
         MeasurementCollector<Lag> collector = new MeasurementCollector<>();
         try {
             Measurement<Lag> record = event -> seen.add(event.millis());
@@ -62,6 +63,9 @@ class MeasurementCollectorPatchTest {
         } finally {
             collector.stop();
         }
+        // Stopped right after a go, the thread is most likely in its pause: the interrupt ends it there too.
+        await("stop() ends the thread").atMost(Duration.ofSeconds(10)).until(() -> publishers().stream()
+                .noneMatch(t -> !before.contains(t)));
     }
 
     private static Set<Thread> publishers() {
